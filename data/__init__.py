@@ -1,0 +1,1 @@
+"""Bundled data: scenarios, presets and sample catalogues (see README.md here)."""

@@ -1,0 +1,72 @@
+"""Time handling at the user boundary (numpy, host side).
+
+Times are UTC ``numpy.datetime64[ns]``. Kernels receive either two-part Julian
+dates (whole, fraction), which keep microseconds over decades in float64, or
+elapsed seconds/minutes from an epoch computed from integer nanoseconds.
+Leap seconds are not modelled inside a run (UTC is treated as uniform); UT1 = UTC.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_UNIX_EPOCH_JD = 2440587.5
+_NS_PER_DAY = 86_400_000_000_000
+
+
+def as_datetime64(times) -> np.ndarray:
+    """Convert datetimes, ISO strings or datetime64 to a ``datetime64[ns]`` array.
+
+    Timezone-aware inputs are converted to UTC by pandas when it is installed;
+    naive values are taken as UTC.
+    """
+    if isinstance(times, np.ndarray) and np.issubdtype(times.dtype, np.datetime64):
+        return times.astype("datetime64[ns]")
+    try:
+        return np.asarray(times, dtype="datetime64[ns]")
+    except (ValueError, TypeError):
+        import pandas as pd  # optional: only for inputs numpy cannot parse
+
+        idx = pd.to_datetime(np.atleast_1d(times), utc=True)
+        out = idx.tz_convert(None).to_numpy().astype("datetime64[ns]")
+        return out if np.ndim(times) else out[0]
+
+
+def jd2_from_datetime64(times) -> tuple[np.ndarray, np.ndarray]:
+    """Two-part Julian date (whole, fraction) from UTC datetimes.
+
+    ``whole`` is the Julian date of the preceding midnight (ends in .5); ``fraction``
+    is the day fraction in [0, 1), exact to the nanosecond before rounding to float64.
+    """
+    ns = as_datetime64(times).astype(np.int64)
+    days, rem = np.divmod(ns, _NS_PER_DAY)
+    return days.astype(np.float64) + _UNIX_EPOCH_JD, rem.astype(np.float64) / _NS_PER_DAY
+
+
+def datetime64_from_jd2(jd_whole, jd_frac) -> np.ndarray:
+    """Inverse of :func:`jd2_from_datetime64`, rounded to the nearest nanosecond."""
+    jd_whole = np.asarray(jd_whole, dtype=np.float64)
+    jd_frac = np.asarray(jd_frac, dtype=np.float64)
+    shift = jd_whole - _UNIX_EPOCH_JD
+    whole_days = np.floor(shift)
+    frac = (shift - whole_days) + jd_frac
+    ns = whole_days.astype(np.int64) * _NS_PER_DAY + np.round(frac * _NS_PER_DAY).astype(np.int64)
+    return ns.astype("datetime64[ns]")
+
+
+def seconds_since(times, epoch) -> np.ndarray:
+    """Elapsed seconds from ``epoch`` (broadcast) to ``times``, from integer nanoseconds."""
+    dt_ns = as_datetime64(times).astype(np.int64) - as_datetime64(epoch).astype(np.int64)
+    return dt_ns.astype(np.float64) * 1e-9
+
+
+def time_grid(start, duration_s: float, step_s: float) -> np.ndarray:
+    """Regular UTC time grid from ``start`` covering [start, start + duration) at ``step_s``."""
+    if not np.isfinite(step_s) or step_s <= 0:
+        raise ValueError(f"time step must be a positive number of seconds, got {step_s}")
+    if not np.isfinite(duration_s) or duration_s <= 0:
+        raise ValueError(f"duration must be a positive number of seconds, got {duration_s}")
+    n = int(np.ceil(duration_s / step_s - 1e-9))
+    step_ns = int(round(step_s * 1e9))
+    start_ns = as_datetime64(start).astype(np.int64)
+    return (start_ns + step_ns * np.arange(n, dtype=np.int64)).astype("datetime64[ns]")

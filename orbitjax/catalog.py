@@ -3,13 +3,20 @@
 A :class:`Satellites` object holds one row per object, all fields numpy arrays of
 shape (sat,). It contains no math and no parsing: readers live in
 ``orbitjax.io.tle`` and ``orbitjax.io.omm``; propagation in ``orbitjax.kernels.sgp4``.
+
+Helpers here: :meth:`Satellites.from_elements` (build from designed mean elements,
+e.g. before ``orbitjax.io.tle.format_tle``), :func:`concat_satellites` and
+:func:`group_by_launch` (COSPAR launch groups).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 
 import numpy as np
+
+from .timescales import as_datetime64, jd2_from_datetime64
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,3 +83,127 @@ class Satellites:
 
     def __repr__(self) -> str:
         return f"Satellites({len(self)} objects)"
+
+    @classmethod
+    def from_elements(
+        cls,
+        *,
+        norad_id,
+        epoch,
+        no_kozai_rad_min,
+        ecco,
+        inclo_rad,
+        nodeo_rad,
+        argpo_rad,
+        mo_rad,
+        bstar_per_er=0.0,
+        ndot_rad_min2=0.0,
+        nddot_rad_min3=0.0,
+        name="",
+        intl_designator="",
+        classification="U",
+        element_set_no=999,
+        rev_at_epoch=0,
+    ) -> "Satellites":
+        """Build a catalogue from SGP4 mean elements computed elsewhere (e.g. a Walker design).
+
+        Every argument is a scalar or a (sat,) array; scalars are broadcast to the
+        common length. Units are those of the field names (radians, rad/min, 1/earth radii).
+        ``epoch`` is anything :func:`orbitjax.timescales.as_datetime64` accepts (UTC);
+        the two-part Julian date fields are derived from it. Values are stored as given:
+        representability in a TLE is checked by ``orbitjax.io.tle.format_tle``.
+
+        Raises:
+          ValueError: if the array arguments have different lengths.
+        """
+        given = dict(
+            norad_id=norad_id, epoch=epoch, no_kozai_rad_min=no_kozai_rad_min, ecco=ecco,
+            inclo_rad=inclo_rad, nodeo_rad=nodeo_rad, argpo_rad=argpo_rad, mo_rad=mo_rad,
+            bstar_per_er=bstar_per_er, ndot_rad_min2=ndot_rad_min2, nddot_rad_min3=nddot_rad_min3,
+            name=name, intl_designator=intl_designator, classification=classification,
+            element_set_no=element_set_no, rev_at_epoch=rev_at_epoch,
+        )
+        dtypes = dict(
+            norad_id=np.int64, element_set_no=np.int64, rev_at_epoch=np.int64,
+            name=str, intl_designator=str, classification=str,
+        )
+        arrays = {}
+        for key, value in given.items():
+            if key == "epoch":
+                arrays[key] = np.atleast_1d(as_datetime64(value))
+            else:
+                arrays[key] = np.atleast_1d(np.asarray(value, dtype=dtypes.get(key, np.float64)))
+        lengths = {k: v.shape[0] for k, v in arrays.items() if v.shape[0] != 1}
+        if len(set(lengths.values())) > 1:
+            detail = ", ".join(f"{k}: {n}" for k, n in lengths.items())
+            raise ValueError(f"Satellites.from_elements: arguments have different lengths ({detail})")
+        n = next(iter(lengths.values()), 1)
+        arrays = {k: np.broadcast_to(v, (n,)).copy() for k, v in arrays.items()}
+        arrays["epoch_jd"], arrays["epoch_jd_frac"] = jd2_from_datetime64(arrays["epoch"])
+        return cls(**arrays)
+
+
+def concat_satellites(catalogues) -> Satellites:
+    """Concatenate catalogues row-wise, in the order given (duplicates are kept).
+
+    Raises:
+      ValueError: if the sequence is empty.
+    """
+    catalogues = list(catalogues)
+    if not catalogues:
+        raise ValueError("concat_satellites needs at least one Satellites object, got an empty list")
+    for i, c in enumerate(catalogues):
+        if not isinstance(c, Satellites):
+            raise TypeError(f"concat_satellites: item {i} is {type(c).__name__}, expected Satellites")
+    return Satellites(
+        **{f.name: np.concatenate([getattr(c, f.name) for c in catalogues]) for f in fields(Satellites)}
+    )
+
+
+_LAUNCH_RE = re.compile(r"^(\d{4})-(\d{3})[A-Z]{0,3}$")
+
+
+def group_by_launch(satellites: Satellites, *, unknown: str | None = None) -> list[tuple[str, np.ndarray]]:
+    """Group satellites by COSPAR launch ('2025-153' for designators '2025-153A', '2025-153BC').
+
+    Returns:
+      A list of ``(launch_id, indices)`` pairs ordered by launch (year, launch number);
+      ``indices`` is an int64 array of row indices into ``satellites``, ascending.
+
+    Satellites with no designator ('') raise a ValueError naming them, unless ``unknown``
+    is a label: then they form one extra group with that label, placed last.
+
+    Raises:
+      ValueError: for missing designators (when ``unknown`` is None) or designators
+        that are not 'YYYY-NNN' followed by up to three piece letters.
+    """
+    desig = np.asarray(satellites.intl_designator, dtype=str)
+    missing = np.flatnonzero(np.char.str_len(np.char.strip(desig)) == 0)
+    if missing.size and unknown is None:
+        listed = ", ".join(
+            f"{satellites.norad_id[i]} {satellites.name[i]!r}".rstrip() for i in missing[:10]
+        )
+        more = f" and {missing.size - 10} more" if missing.size > 10 else ""
+        raise ValueError(
+            f"group_by_launch: {missing.size} satellite(s) have no international designator "
+            f"(NORAD {listed}{more}); pass unknown='<label>' to group them separately"
+        )
+    keys = {}
+    for i, d in enumerate(desig):
+        d = d.strip()
+        if not d:
+            continue
+        m = _LAUNCH_RE.match(d)
+        if m is None:
+            raise ValueError(
+                f"group_by_launch: satellite {satellites.norad_id[i]} has international designator "
+                f"{d!r}, expected 'YYYY-NNNP' like '2025-153A'"
+            )
+        keys.setdefault((int(m.group(1)), int(m.group(2))), []).append(i)
+    groups = [
+        (f"{year:04d}-{number:03d}", np.asarray(idx, dtype=np.int64))
+        for (year, number), idx in sorted(keys.items())
+    ]
+    if missing.size:
+        groups.append((unknown, missing.astype(np.int64)))
+    return groups

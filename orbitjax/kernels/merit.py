@@ -1,0 +1,314 @@
+"""Coverage figures of merit per cell, by a streaming reduction over time chunks.
+
+The coverage kernel yields, chunk by chunk, an integer raster
+``counts[time, *cell]``: the number of assets (satellites) in view of each cell
+at each of the regular time steps ``t_k = t_0 + k * step_s``. This module reduces
+those chunks into a small per-cell carry (:class:`MeritState`) and finalizes the
+figures of merit over the whole window, so the full time x cell raster is never
+held (30 days at 60 s on a 0.5 deg grid is 11 GB as uint8).
+
+Sampling model: sample ``k`` stands for the interval ``[t_k, t_k + step_s)``, so
+a window of ``N`` samples lasts ``N * step_s`` seconds. A cell is covered at a
+sample when ``counts >= 1``; N-asset covered when ``counts >= N``. A *gap* is a
+maximal run of uncovered samples, a *coverage interval* a maximal run of covered
+ones. Gaps touching the start or end of the window are counted, truncated at the
+window edge (STK Coverage's "optimistic" convention: the span of a gap sharing a
+boundary with the coverage interval is measured with that bound). Every figure,
+its formula and its edge conventions are in ``docs/figures_of_merit.md``.
+
+Sources: AGI, STK Coverage help, "Figures of Merit": Revisit Time, Time Average
+Gap, Response Time (mean response time for a request time uniformly distributed
+over the coverage interval), Number of Assets, N Asset Coverage, Coverage Time.
+
+Memory: the state holds ``11 + len(n_assets)`` integers per cell (int32, or
+int64 when ``jax_enable_x64`` is on): 56 bytes per cell for ``n_assets=(1, 2, 4)``
+in int32, 3.6 MB for a 1 deg grid (64,800 cells). ``merit_update`` additionally
+reads its chunk (``T * cells * counts.itemsize`` bytes) and keeps about two
+copies of the state as scan carries; it allocates nothing of size ``T * cells``.
+
+Integer range: sums are exact while the window has fewer than 2**31 samples and
+``sum(counts) < 2**31`` per cell; ``mean_response_time_s`` accumulates squared
+gap lengths, exact while the window is at most 46,340 samples long in int32
+(32 days at 60 s) -- enable x64 for longer windows.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+Array = jax.Array
+
+__all__ = [
+    "MeritConfig",
+    "MeritState",
+    "merit_init",
+    "merit_update",
+    "merit_finalize",
+    "merit_from_raster",
+]
+
+
+class MeritConfig(NamedTuple):
+    """Static settings of the figures of merit (hashable: pass as a static argument).
+
+    Attributes:
+      n_assets: N-asset coverage levels, e.g. ``(1, 2, 4)``: the percent of time a
+        cell sees at least N assets is reported for each N. Positive ints.
+      step_s: time step of the counts raster, seconds (> 0). Each sample stands
+        for ``[t_k, t_k + step_s)``.
+    """
+
+    n_assets: tuple[int, ...]
+    step_s: float
+
+
+class MeritState(NamedTuple):
+    """Per-cell carry of the streaming reduction; all counts are in samples.
+
+    ``cell`` below is any trailing shape, e.g. (lat, lon) or (mask, lat, lon).
+    Integers are the default JAX int (int32, or int64 with x64 on).
+
+    Attributes:
+      n_samples: () valid samples seen so far (the window length in samples).
+      n_covered: (*cell) samples with ``counts >= 1``.
+      n_covered_n: (len(n_assets), *cell) samples with ``counts >= n_assets[i]``.
+      sum_counts: (*cell) sum of counts over valid samples.
+      min_counts, max_counts: (*cell) extreme counts (``iinfo.max`` / 0 before
+        any sample).
+      gap_run: (*cell) length of the gap still open at the last sample (0 if the
+        last sample was covered or nothing was seen yet).
+      cover_run: (*cell) length of the coverage interval open at the last sample.
+      gap_count: (*cell) gaps started so far (the open one included).
+      gap_sq_sum: (*cell) sum of squared gap lengths, the open gap counted with
+        its length so far (kept exact by adding ``2 * g - 1`` at its g-th sample).
+      max_gap: (*cell) longest gap so far, the open one included.
+      max_cover: (*cell) longest coverage interval so far, the open one included.
+      first_covered: (*cell) index of the first covered sample, -1 if none yet.
+    """
+
+    n_samples: Array
+    n_covered: Array
+    n_covered_n: Array
+    sum_counts: Array
+    min_counts: Array
+    max_counts: Array
+    gap_run: Array
+    cover_run: Array
+    gap_count: Array
+    gap_sq_sum: Array
+    max_gap: Array
+    max_cover: Array
+    first_covered: Array
+
+
+def _int_dtype():
+    return jax.dtypes.canonicalize_dtype(jnp.int64)
+
+
+def _float_dtype():
+    return jax.dtypes.canonicalize_dtype(jnp.float64)
+
+
+def _check_config(config: MeritConfig) -> None:
+    if not isinstance(config, MeritConfig):
+        raise ValueError(f"config must be a MeritConfig, got {type(config).__name__}.")
+    n_assets = config.n_assets
+    if not isinstance(n_assets, tuple) or not n_assets:
+        raise ValueError(
+            f"n_assets must be a non-empty tuple of positive ints, e.g. (1, 2, 4); got {n_assets!r}."
+        )
+    for n in n_assets:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n_assets must hold positive ints; got {n_assets!r}.")
+    step = config.step_s
+    if not isinstance(step, (int, float, np.floating, np.integer)) or not (
+        math.isfinite(step) and step > 0
+    ):
+        raise ValueError(f"step_s must be a finite number of seconds > 0; got {step!r}.")
+
+
+def merit_init(cell_shape: tuple[int, ...], config: MeritConfig) -> MeritState:
+    """Empty state for cells of shape ``cell_shape`` (e.g. ``(n_lat, n_lon)``)."""
+    _check_config(config)
+    cell_shape = tuple(int(n) for n in cell_shape)
+    it = _int_dtype()
+    zeros = jnp.zeros(cell_shape, it)
+    return MeritState(
+        n_samples=jnp.zeros((), it),
+        n_covered=zeros,
+        n_covered_n=jnp.zeros((len(config.n_assets),) + cell_shape, it),
+        sum_counts=zeros,
+        min_counts=jnp.full(cell_shape, jnp.iinfo(it).max, it),
+        max_counts=zeros,
+        gap_run=zeros,
+        cover_run=zeros,
+        gap_count=zeros,
+        gap_sq_sum=zeros,
+        max_gap=zeros,
+        max_cover=zeros,
+        first_covered=jnp.full(cell_shape, -1, it),
+    )
+
+
+def _step(config: MeritConfig, s: MeritState, xs) -> tuple[MeritState, None]:
+    """Fold one time step ``counts_t`` (*cell) with validity ``v`` () into the state."""
+    counts_t, v = xs
+    it = s.n_covered.dtype
+    n = counts_t.astype(it)
+    cov = n >= 1
+    unc = ~cov
+    one = jnp.ones((), it)
+    zero = jnp.zeros((), it)
+    vi = jnp.where(v, one, zero)
+    cov_v = cov & v
+    unc_v = unc & v
+    gap = jnp.where(unc_v, s.gap_run + 1, jnp.where(v, zero, s.gap_run))
+    run = jnp.where(cov_v, s.cover_run + 1, jnp.where(v, zero, s.cover_run))
+    n_covered_n = s.n_covered_n + jnp.stack(
+        [jnp.where(v & (n >= k), one, zero) for k in config.n_assets]
+    )
+    new = MeritState(
+        n_samples=s.n_samples + vi,
+        n_covered=s.n_covered + jnp.where(cov_v, one, zero),
+        n_covered_n=n_covered_n,
+        sum_counts=s.sum_counts + jnp.where(v, n, zero),
+        min_counts=jnp.where(v, jnp.minimum(s.min_counts, n), s.min_counts),
+        max_counts=jnp.where(v, jnp.maximum(s.max_counts, n), s.max_counts),
+        gap_run=gap,
+        cover_run=run,
+        # A gap starts where the running gap length is 1.
+        gap_count=s.gap_count + jnp.where(unc_v & (gap == 1), one, zero),
+        # sum_{j=1..L} (2j - 1) = L**2, so the open gap is always counted exactly.
+        gap_sq_sum=s.gap_sq_sum + jnp.where(unc_v, 2 * gap - 1, zero),
+        max_gap=jnp.maximum(s.max_gap, gap),
+        max_cover=jnp.maximum(s.max_cover, run),
+        first_covered=jnp.where(cov_v & (s.first_covered < 0), s.n_samples, s.first_covered),
+    )
+    return new, None
+
+
+@functools.partial(jax.jit, static_argnames=("config",))
+def merit_update(
+    state: MeritState, counts: Array, config: MeritConfig, valid: Array | None = None
+) -> MeritState:
+    """Fold a time chunk of the counts raster into the state.
+
+    Algorithm: one ``lax.scan`` over the chunk's time steps, each step a fused
+    elementwise update of all cells (run-length encoding on the fly). On 2 CPU
+    cores this measured ~2x faster than a vectorised formulation with cumulative
+    maxima (``lax.cummax`` lowers to an O(T**2) reduce_window on CPU;
+    ``lax.associative_scan`` was 3-5x slower than the scan), because the state
+    stays small and each counts sample is read once.
+
+    Args:
+      state: carry from :func:`merit_init` or a previous call.
+      counts: (T, *cell) integer, assets in view at each time step (>= 0).
+      config: static :class:`MeritConfig`, the same for every call.
+      valid: optional (T,) bool; False marks padded time steps (e.g. at the end
+        of the last chunk, padded to keep shapes static). They are skipped as if
+        absent, wherever they sit in the chunk. Default: all valid.
+
+    Returns:
+      The updated state. Peak memory: the chunk plus about two states.
+    """
+    _check_config(config)
+    cell_shape = state.n_covered.shape
+    if counts.ndim != 1 + len(cell_shape) or tuple(counts.shape[1:]) != tuple(cell_shape):
+        raise ValueError(
+            f"counts must have shape (T, *cell) with cell = {tuple(cell_shape)} from the state; "
+            f"got {tuple(counts.shape)}."
+        )
+    if not jnp.issubdtype(counts.dtype, jnp.integer):
+        raise ValueError(f"counts must be an integer array; got dtype {counts.dtype}.")
+    if valid is None:
+        valid = jnp.ones(counts.shape[:1], bool)
+    elif valid.shape != counts.shape[:1] or valid.dtype != jnp.bool_:
+        raise ValueError(
+            f"valid must be a bool array of shape ({counts.shape[0]},); "
+            f"got {valid.dtype} {tuple(valid.shape)}."
+        )
+    state, _ = lax.scan(functools.partial(_step, config), state, (counts, valid))
+    return state
+
+
+@functools.partial(jax.jit, static_argnames=("config",))
+def merit_finalize(state: MeritState, config: MeritConfig) -> dict[str, Array]:
+    """Figures of merit per cell over the window seen by the state.
+
+    With ``N = n_samples``, ``dt = step_s`` and the gap lengths ``L_i`` (samples,
+    edge gaps truncated at the window edge); definitions in
+    ``docs/figures_of_merit.md``.
+
+    Returns:
+      dict of arrays of shape (*cell) unless noted; times in seconds, floats in
+      the default float dtype:
+
+      - ``percent_time_covered``: 100 * samples with >= 1 asset / N.
+      - ``percent_time_covered_n``: (len(n_assets), *cell), 100 * samples with
+        >= n_assets[i] assets / N. Non-increasing in N.
+      - ``mean_multiplicity``: sum(counts) / N, averaged over the whole window
+        (uncovered time counts as 0).
+      - ``min_multiplicity``, ``max_multiplicity``: integer extremes of counts.
+      - ``gap_count``: integer number of gaps (edge gaps included; a
+        never-covered cell has 1 gap, an always-covered cell 0).
+      - ``max_gap_s``: dt * max L_i; 0 when there is no gap.
+      - ``mean_gap_s``: dt * sum L_i / gap_count; NaN when there is no gap.
+      - ``time_to_first_coverage_s``: dt * index of the first covered sample
+        (0 if covered at the start); NaN if never covered.
+      - ``mean_response_time_s``: dt * sum L_i**2 / (2 N): the expected wait for
+        coverage from a request time uniform over the window; a request in a gap
+        running to the window end waits until the window end. 0 when always
+        covered, N dt / 2 when never covered.
+      - ``longest_coverage_s``: dt * longest run of covered samples; 0 if never
+        covered.
+
+      With no valid sample seen (N = 0) the float figures are NaN and the
+      integer extremes meaningless.
+    """
+    _check_config(config)
+    ft = _float_dtype()
+    dt = jnp.asarray(config.step_s, ft)
+    n = state.n_samples.astype(ft)
+    nan = jnp.asarray(jnp.nan, ft)
+    n_gap_samples = (state.n_samples - state.n_covered).astype(ft)
+    gap_count = state.gap_count
+    return {
+        "percent_time_covered": 100.0 * state.n_covered.astype(ft) / n,
+        "percent_time_covered_n": 100.0 * state.n_covered_n.astype(ft) / n,
+        "mean_multiplicity": state.sum_counts.astype(ft) / n,
+        "min_multiplicity": state.min_counts,
+        "max_multiplicity": state.max_counts,
+        "gap_count": gap_count,
+        "max_gap_s": dt * state.max_gap.astype(ft),
+        "mean_gap_s": jnp.where(
+            gap_count > 0, dt * n_gap_samples / jnp.maximum(gap_count, 1).astype(ft), nan
+        ),
+        "time_to_first_coverage_s": jnp.where(
+            state.first_covered >= 0, dt * state.first_covered.astype(ft), nan
+        ),
+        "mean_response_time_s": dt * state.gap_sq_sum.astype(ft) / (2.0 * n),
+        "longest_coverage_s": dt * state.max_cover.astype(ft),
+    }
+
+
+def merit_from_raster(
+    counts: Array, config: MeritConfig, valid: Array | None = None
+) -> dict[str, Array]:
+    """Figures of merit of a whole (T, *cell) raster in one call (init, update, finalize).
+
+    Holds the whole raster: for long windows stream chunks through
+    :func:`merit_update` instead.
+    """
+    counts = jnp.asarray(counts)
+    if counts.ndim < 1:
+        raise ValueError(f"counts must have shape (T, *cell); got {tuple(counts.shape)}.")
+    state = merit_init(counts.shape[1:], config)
+    state = merit_update(state, counts, config, valid)
+    return merit_finalize(state, config)

@@ -154,6 +154,13 @@ class _LineError(Exception):
         self.columns = columns
         self.detail = detail
 
+    def reason(self) -> str:
+        """The message without source and line, with the columns when known."""
+        if self.columns is None:
+            return self.message
+        a, b = self.columns
+        return (f"column {a}: " if a == b else f"columns {a}-{b}: ") + self.message
+
     def render(self, source: str) -> str:
         where = f"{source} line {self.lineno}"
         if self.columns is not None:
@@ -424,8 +431,7 @@ def parse_tle(lines: Iterable[str], *, source: str = "<lines>", strict: bool = T
         except _LineError as e:
             if strict:
                 raise TLEFormatError(e.render(source)) from None
-            first = e.render(source).split("\n", 1)[0]
-            skipped.append(SkippedRecord(source, e.lineno, first.split(": ", 1)[1] if ": " in first else first))
+            skipped.append(SkippedRecord(source, e.lineno, e.reason()))
     n_lines = counter[0]
     if not records:
         if n_lines == 0:

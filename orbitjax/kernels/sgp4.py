@@ -1,0 +1,546 @@
+"""SGP4/SDP4 satellite propagation in JAX, batched over satellites and times.
+
+Source: Vallado, Crawford, Hujsak, Kelso, "Revisiting Spacetrack Report #3",
+AIAA 2006-6753 (2006), in its 2020 C++ revision as shipped with python-sgp4
+(``sgp4/propagation.py`` is the readable reference). Vallado's variable names
+are kept so the code can be compared line by line. Every branch of the
+reference is a mask: near-earth (SGP4), simplified low-perigee and deep-space
+(SDP4, with the 12 h / 24 h resonance integrator) satellites mix freely in one
+call with static shapes. The deep-space routines live in :mod:`.sgp4_deep`, the
+initialisation in :mod:`.sgp4_init`.
+
+Public API:
+  - :class:`Sgp4Gravity` and the constants :data:`WGS72OLD`, :data:`WGS72`, :data:`WGS84`.
+  - :func:`sgp4_init` -> :class:`Sgp4Params` (a pytree of (sat,) arrays).
+  - :func:`sgp4_propagate` -> TEME position (km), velocity (km/s), error code.
+  - :data:`SGP4_ERRORS`: human messages of the error codes.
+
+Error codes (as in the reference; the kernel never raises):
+  0 ok; 1 mean eccentricity outside [-0.001, 1); 2 mean motion <= 0;
+  3 perturbed eccentricity outside [0, 1] (deep space); 4 semi-latus rectum < 0;
+  5 (epoch elements sub-orbital) is never set, exactly like python-sgp4 2.27 and
+  the reference's tcppver.out; 6 satellite decayed (radius < 1 earth radius).
+  Codes 1-4 return NaN position and velocity. Code 6 returns the computed state,
+  as python-sgp4 and the reference C++ do; mask on ``error_code != 0`` to drop it.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from .sgp4_deep import dpper, dspace
+from .sgp4_init import sgp4init_constants
+
+TWOPI = 2.0 * math.pi
+
+
+class Sgp4Gravity(NamedTuple):
+    """Gravity constants of SGP4 (AIAA 2006-6753 ``getgravconst``).
+
+    Fields: tumin (min per time unit), mu (km^3/s^2), radiusearthkm (km),
+    xke (sqrt(mu)/er^1.5 per minute), j2, j3, j4, j3oj2.
+    """
+
+    tumin: float
+    mu: float
+    radiusearthkm: float
+    xke: float
+    j2: float
+    j3: float
+    j4: float
+    j3oj2: float
+
+
+def _gravity(mu, radiusearthkm, j2, j3, j4, xke=None) -> Sgp4Gravity:
+    if xke is None:
+        xke = 60.0 / math.sqrt(radiusearthkm * radiusearthkm * radiusearthkm / mu)
+    return Sgp4Gravity(1.0 / xke, mu, radiusearthkm, xke, j2, j3, j4, j3 / j2)
+
+
+WGS72OLD = _gravity(398600.79964, 6378.135, 0.001082616, -0.00000253881, -0.00000165597, xke=0.0743669161)
+"""Spacetrack Report #3 constants (xke given directly)."""
+WGS72 = _gravity(398600.8, 6378.135, 0.001082616, -0.00000253881, -0.00000165597)
+"""WGS-72, the constants TLEs are fitted with (the usual choice)."""
+WGS84 = _gravity(398600.5, 6378.137, 0.00108262998905, -0.00000253215306, -0.00000161098761)
+"""WGS-84 as in AIAA 2006-6753 getgravconst."""
+
+SGP4_ERRORS = {
+    0: "ok",
+    1: "mean eccentricity is outside the range 0.0 to 1.0",
+    2: "mean motion is less than zero",
+    3: "perturbed eccentricity is outside the range 0.0 to 1.0",
+    4: "semi-latus rectum is less than zero",
+    5: "epoch elements are sub-orbital (never set, as in python-sgp4)",
+    6: "mrt is less than 1.0 which indicates the satellite has decayed",
+}
+
+
+class Sgp4Params(NamedTuple):
+    """Per-satellite SGP4 constants, every field an array of shape (sat,).
+
+    Names follow the reference's ``satrec`` (AIAA 2006-6753). ``error`` is the
+    error code of the propagation to the epoch made by sgp4init (int32), as in
+    ``Satrec.error`` after ``sgp4init``. ``isimp`` and ``method_deep`` are bool,
+    ``irez`` int32 (0 none, 1 24 h, 2 12 h resonance); all others floating.
+    """
+
+    error: jax.Array
+    isimp: jax.Array
+    method_deep: jax.Array
+    irez: jax.Array
+    # elements (rad, rad/min, 1/earth radii)
+    bstar: jax.Array
+    ecco: jax.Array
+    argpo: jax.Array
+    inclo: jax.Array
+    mo: jax.Array
+    nodeo: jax.Array
+    no_kozai: jax.Array
+    no_unkozai: jax.Array
+    gsto: jax.Array
+    # near-earth constants
+    aycof: jax.Array
+    con41: jax.Array
+    cc1: jax.Array
+    cc4: jax.Array
+    cc5: jax.Array
+    d2: jax.Array
+    d3: jax.Array
+    d4: jax.Array
+    delmo: jax.Array
+    eta: jax.Array
+    argpdot: jax.Array
+    omgcof: jax.Array
+    sinmao: jax.Array
+    t2cof: jax.Array
+    t3cof: jax.Array
+    t4cof: jax.Array
+    t5cof: jax.Array
+    x1mth2: jax.Array
+    x7thm1: jax.Array
+    mdot: jax.Array
+    nodedot: jax.Array
+    xlcof: jax.Array
+    xmcof: jax.Array
+    nodecf: jax.Array
+    # deep-space lunar-solar terms (dscom)
+    e3: jax.Array
+    ee2: jax.Array
+    se2: jax.Array
+    se3: jax.Array
+    sgh2: jax.Array
+    sgh3: jax.Array
+    sgh4: jax.Array
+    sh2: jax.Array
+    sh3: jax.Array
+    si2: jax.Array
+    si3: jax.Array
+    sl2: jax.Array
+    sl3: jax.Array
+    sl4: jax.Array
+    xgh2: jax.Array
+    xgh3: jax.Array
+    xgh4: jax.Array
+    xh2: jax.Array
+    xh3: jax.Array
+    xi2: jax.Array
+    xi3: jax.Array
+    xl2: jax.Array
+    xl3: jax.Array
+    xl4: jax.Array
+    zmol: jax.Array
+    zmos: jax.Array
+    # deep-space secular rates and resonance terms (dsinit)
+    d2201: jax.Array
+    d2211: jax.Array
+    d3210: jax.Array
+    d3222: jax.Array
+    d4410: jax.Array
+    d4422: jax.Array
+    d5220: jax.Array
+    d5232: jax.Array
+    d5421: jax.Array
+    d5433: jax.Array
+    dedt: jax.Array
+    didt: jax.Array
+    dmdt: jax.Array
+    dnodt: jax.Array
+    domdt: jax.Array
+    del1: jax.Array
+    del2: jax.Array
+    del3: jax.Array
+    xfact: jax.Array
+    xlamo: jax.Array
+
+    def astype(self, dtype) -> "Sgp4Params":
+        """Cast the floating fields to ``dtype`` (e.g. float32 for GPUs); flags keep their type."""
+        return Sgp4Params(
+            *(
+                jnp.asarray(x, dtype) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating) else x
+                for x in self
+            )
+        )
+
+    def __getitem__(self, index):  # NamedTuple indexing by int stays tuple-like
+        if isinstance(index, (int, np.integer)):
+            return tuple.__getitem__(self, index)
+        return Sgp4Params(*(x[index] for x in self))
+
+
+def _check_static(gravity, opsmode):
+    if not isinstance(gravity, Sgp4Gravity):
+        raise ValueError(f"gravity must be an Sgp4Gravity (WGS72OLD, WGS72, WGS84), got {gravity!r}")
+    if opsmode not in ("a", "i"):
+        raise ValueError(f"opsmode must be 'a' (AFSPC) or 'i' (improved), got {opsmode!r}")
+
+
+# --------------------------------------------------------------------------------------
+# Propagation kernel
+# --------------------------------------------------------------------------------------
+
+
+def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space: bool):
+    """SGP4 propagation (AIAA 2006-6753 ``sgp4``) of (sat, 1) constants to (sat, time) times.
+
+    ``deep_space`` is a static flag: False drops the SDP4 code (only valid when
+    no satellite has ``method_deep``).
+
+    Returns r (sat, time, 3) km, v (sat, time, 3) km/s, error (sat, time) int32.
+    """
+    dtype = t.dtype
+    temp4 = 1.5e-12
+    x2o3 = 2.0 / 3.0
+    xke = gravity.xke
+    j2 = gravity.j2
+    j3oj2 = gravity.j3oj2
+    vkmpersec = gravity.radiusearthkm * xke / 60.0
+
+    # ------- update for secular gravity and atmospheric drag -----
+    xmdf = p.mo + p.mdot * t
+    argpdf = p.argpo + p.argpdot * t
+    nodedf = p.nodeo + p.nodedot * t
+    t2 = t * t
+    nodem = nodedf + p.nodecf * t2
+    tempa = 1.0 - p.cc1 * t
+    tempe = p.bstar * p.cc4 * t
+    templ = p.t2cof * t2
+
+    # isimp != 1 terms (the d2.. t5cof constants are zero for isimp satellites)
+    full = ~p.isimp
+    delomg = p.omgcof * t
+    delmtemp = 1.0 + p.eta * jnp.cos(xmdf)
+    delm = p.xmcof * (delmtemp * delmtemp * delmtemp - p.delmo)
+    temp = delomg + delm
+    mm = jnp.where(full, xmdf + temp, xmdf)
+    argpm = jnp.where(full, argpdf - temp, argpdf)
+    t3 = t2 * t
+    t4 = t3 * t
+    tempa = jnp.where(full, tempa - p.d2 * t2 - p.d3 * t3 - p.d4 * t4, tempa)
+    tempe = jnp.where(full, tempe + p.bstar * p.cc5 * (jnp.sin(mm) - p.sinmao), tempe)
+    templ = jnp.where(full, templ + p.t3cof * t3 + t4 * (p.t4cof + t * p.t5cof), templ)
+
+    shape = t.shape
+    nm = jnp.broadcast_to(p.no_unkozai, shape)
+    em = jnp.broadcast_to(p.ecco, shape)
+    inclm = jnp.broadcast_to(p.inclo, shape)
+    if deep_space:
+        deep = p.method_deep
+        em_d, argpm_d, inclm_d, mm_d, nodem_d, nm_d = dspace(p, t, em, argpm, inclm, mm, nodem, nm)
+        em = jnp.where(deep, em_d, em)
+        argpm = jnp.where(deep, argpm_d, argpm)
+        inclm = jnp.where(deep, inclm_d, inclm)
+        mm = jnp.where(deep, mm_d, mm)
+        nodem = jnp.where(deep, nodem_d, nodem)
+        nm = jnp.where(deep, nm_d, nm)
+
+    err2 = nm <= 0.0
+    am = jnp.power(xke / nm, x2o3) * tempa * tempa
+    nm = xke / jnp.power(am, 1.5)
+    em = em - tempe
+    err1 = (em >= 1.0) | (em < -0.001)
+    em = jnp.where(em < 1.0e-6, 1.0e-6, em)
+    mm = mm + p.no_unkozai * templ
+    xlm = mm + argpm + nodem
+    nodem = jnp.fmod(nodem, TWOPI)
+    argpm = jnp.fmod(argpm, TWOPI)
+    xlm = jnp.fmod(xlm, TWOPI)
+    mm = jnp.fmod(xlm - argpm - nodem, TWOPI)
+
+    # ----------------- compute extra mean quantities -------------
+    sinim = jnp.sin(inclm)
+    cosim = jnp.cos(inclm)
+
+    # -------------------- add lunar-solar periodics --------------
+    ep = em
+    xincp = inclm
+    argpp = argpm
+    nodep = nodem
+    mp = mm
+    sinip = sinim
+    cosip = cosim
+    aycof = p.aycof
+    xlcof = p.xlcof
+    con41 = p.con41
+    x1mth2 = p.x1mth2
+    x7thm1 = p.x7thm1
+    err3 = jnp.zeros(shape, bool)
+    if deep_space:
+        ep_d, xincp_d, nodep_d, argpp_d, mp_d = dpper(p, t, ep, xincp, nodep, argpp, mp, opsmode)
+        neg = xincp_d < 0.0
+        xincp_d = jnp.where(neg, -xincp_d, xincp_d)
+        nodep_d = jnp.where(neg, nodep_d + jnp.pi, nodep_d)
+        argpp_d = jnp.where(neg, argpp_d - jnp.pi, argpp_d)
+        err3 = deep & ((ep_d < 0.0) | (ep_d > 1.0))
+        ep = jnp.where(deep, ep_d, ep)
+        xincp = jnp.where(deep, xincp_d, xincp)
+        nodep = jnp.where(deep, nodep_d, nodep)
+        argpp = jnp.where(deep, argpp_d, argpp)
+        mp = jnp.where(deep, mp_d, mp)
+        # -------------------- long period periodics ------------------
+        sinip_d = jnp.sin(xincp)
+        cosip_d = jnp.cos(xincp)
+        sinip = jnp.where(deep, sinip_d, sinip)
+        cosip = jnp.where(deep, cosip_d, cosip)
+        aycof = jnp.where(deep, -0.5 * j3oj2 * sinip, aycof)
+        # sgp4fix for divide by zero for xincp = 180 deg
+        den = jnp.where(jnp.abs(cosip + 1.0) > 1.5e-12, 1.0 + cosip, temp4)
+        xlcof = jnp.where(deep, -0.25 * j3oj2 * sinip * (3.0 + 5.0 * cosip) / den, xlcof)
+
+    axnl = ep * jnp.cos(argpp)
+    temp = 1.0 / (am * (1.0 - ep * ep))
+    aynl = ep * jnp.sin(argpp) + temp * aycof
+    xl = mp + argpp + nodep + temp * xlcof * axnl
+
+    # --------------------- solve kepler's equation ---------------
+    u = jnp.fmod(xl - nodep, TWOPI)
+    tol = 1.0e-12 if dtype == jnp.float64 else 1.0e-6
+
+    def kep_cond(state):
+        _, tem5, _, _, ktr = state
+        return (ktr <= 10) & jnp.any(jnp.abs(tem5) >= tol)
+
+    def kep_body(state):
+        eo1, tem5, sineo1, coseo1, ktr = state
+        active = jnp.abs(tem5) >= tol
+        s = jnp.sin(eo1)
+        c = jnp.cos(eo1)
+        d = (u - aynl * c + axnl * s - eo1) / (1.0 - c * axnl - s * aynl)
+        d = jnp.clip(d, -0.95, 0.95)
+        return (
+            jnp.where(active, eo1 + d, eo1),
+            jnp.where(active, d, tem5),
+            jnp.where(active, s, sineo1),
+            jnp.where(active, c, coseo1),
+            ktr + 1,
+        )
+
+    big = jnp.full(shape, 9999.9, dtype)
+    eo1, _, sineo1, coseo1, _ = lax.while_loop(
+        kep_cond, kep_body, (u, big, jnp.zeros_like(u), jnp.ones_like(u), jnp.int32(1))
+    )
+
+    # ------------- short period preliminary quantities -----------
+    ecose = axnl * coseo1 + aynl * sineo1
+    esine = axnl * sineo1 - aynl * coseo1
+    el2 = axnl * axnl + aynl * aynl
+    pl = am * (1.0 - el2)
+    err4 = pl < 0.0
+    rl = am * (1.0 - ecose)
+    rdotl = jnp.sqrt(am) * esine / rl
+    rvdotl = jnp.sqrt(pl) / rl
+    betal = jnp.sqrt(1.0 - el2)
+    temp = esine / (1.0 + betal)
+    sinu = am / rl * (sineo1 - aynl - axnl * temp)
+    cosu = am / rl * (coseo1 - axnl + aynl * temp)
+    su = jnp.arctan2(sinu, cosu)
+    sin2u = (cosu + cosu) * sinu
+    cos2u = 1.0 - 2.0 * sinu * sinu
+    temp = 1.0 / pl
+    temp1 = 0.5 * j2 * temp
+    temp2 = temp1 * temp
+
+    # -------------- update for short period periodics ------------
+    if deep_space:
+        cosisq = cosip * cosip
+        con41 = jnp.where(deep, 3.0 * cosisq - 1.0, con41)
+        x1mth2 = jnp.where(deep, 1.0 - cosisq, x1mth2)
+        x7thm1 = jnp.where(deep, 7.0 * cosisq - 1.0, x7thm1)
+    mrt = rl * (1.0 - 1.5 * temp2 * betal * con41) + 0.5 * temp1 * x1mth2 * cos2u
+    su = su - 0.25 * temp2 * x7thm1 * sin2u
+    xnode = nodep + 1.5 * temp2 * cosip * sin2u
+    xinc = xincp + 1.5 * temp2 * cosip * sinip * cos2u
+    mvt = rdotl - nm * temp1 * x1mth2 * sin2u / xke
+    rvdot = rvdotl + nm * temp1 * (x1mth2 * cos2u + 1.5 * con41) / xke
+
+    # --------------------- orientation vectors -------------------
+    sinsu = jnp.sin(su)
+    cossu = jnp.cos(su)
+    snod = jnp.sin(xnode)
+    cnod = jnp.cos(xnode)
+    sini = jnp.sin(xinc)
+    cosi = jnp.cos(xinc)
+    xmx = -snod * cosi
+    xmy = cnod * cosi
+    ux = xmx * sinsu + cnod * cossu
+    uy = xmy * sinsu + snod * cossu
+    uz = sini * sinsu
+    vx = xmx * cossu - cnod * sinsu
+    vy = xmy * cossu - snod * sinsu
+    vz = sini * cossu
+
+    # --------- position and velocity (in km and km/sec) ----------
+    mr = mrt * gravity.radiusearthkm
+    r = jnp.stack([mr * ux, mr * uy, mr * uz], axis=-1)
+    v = jnp.stack(
+        [(mvt * ux + rvdot * vx) * vkmpersec,
+         (mvt * uy + rvdot * vy) * vkmpersec,
+         (mvt * uz + rvdot * vz) * vkmpersec],
+        axis=-1,
+    )  # fmt: skip
+
+    # First failing check wins, as the reference returns at each one.
+    err6 = mrt < 1.0
+    error = jnp.where(
+        err2, 2, jnp.where(err1, 1, jnp.where(err3, 3, jnp.where(err4, 4, jnp.where(err6, 6, 0))))
+    ).astype(jnp.int32)
+    bad = ((error > 0) & (error < 5))[..., None]
+    r = jnp.where(bad, jnp.nan, r)
+    v = jnp.where(bad, jnp.nan, v)
+    return r, v, error
+
+
+# --------------------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------------------
+
+
+@partial(jax.jit, static_argnames=("gravity", "opsmode"))
+def _sgp4_init_jit(epoch_days_1950, bstar, ndot, nddot, ecco, argpo, inclo, mo, no_kozai, nodeo,
+                   *, gravity, opsmode):  # fmt: skip
+    del ndot, nddot  # carried by TLEs but not used by SGP4 (as in the reference)
+    c = sgp4init_constants(gravity, opsmode, epoch_days_1950, bstar, ecco, argpo, inclo, mo,
+                           no_kozai, nodeo)  # fmt: skip
+    fields = {k: c[k] for k in Sgp4Params._fields if k != "error"}
+    params = Sgp4Params(error=jnp.zeros(epoch_days_1950.shape, jnp.int32), **fields)
+    # finally propagate to zero epoch to set the error code (as sgp4init does)
+    t0 = jnp.zeros(epoch_days_1950.shape + (1,), epoch_days_1950.dtype)
+    _, _, err = _sgp4_core(_per_sat(params), t0, gravity, opsmode, deep_space=True)
+    return params._replace(error=err[:, 0])
+
+
+def sgp4_init(
+    *,
+    epoch_days_1950,
+    bstar,
+    ndot,
+    nddot,
+    ecco,
+    argpo,
+    inclo,
+    mo,
+    no_kozai,
+    nodeo,
+    gravity: Sgp4Gravity = WGS72,
+    opsmode: str = "i",
+) -> Sgp4Params:
+    """Initialise SGP4 for a batch of element sets (AIAA 2006-6753 ``sgp4init``).
+
+    Arguments mirror python-sgp4's ``Satrec.sgp4init``; all are (sat,) arrays:
+
+    Args:
+      epoch_days_1950: epoch in days since 1949 Dec 31 00:00 UT (jd - 2433281.5).
+        Use float64: in float32 the epoch is only good to ~3 minutes.
+      bstar: drag term B* (1/earth radii).
+      ndot, nddot: mean motion derivatives (rad/min^2, rad/min^3); unused by SGP4.
+      ecco: eccentricity; argpo, inclo, mo, nodeo: angles in radians.
+      no_kozai: Kozai mean motion (rad/min).
+      gravity: static :class:`Sgp4Gravity` (WGS72 is what TLEs are fitted with).
+      opsmode: static 'i' (improved) or 'a' (AFSPC sidereal time and node fixes).
+
+    Returns:
+      :class:`Sgp4Params` of (sat,) arrays, with ``error`` the code at epoch.
+      Jitted; the dtype follows the inputs (float64 when x64 is enabled).
+    """
+    _check_static(gravity, opsmode)
+    args = [epoch_days_1950, bstar, ndot, nddot, ecco, argpo, inclo, mo, no_kozai, nodeo]
+    names = ["epoch_days_1950", "bstar", "ndot", "nddot", "ecco", "argpo", "inclo", "mo",
+             "no_kozai", "nodeo"]  # fmt: skip
+    args = [jnp.atleast_1d(jnp.asarray(a)) for a in args]
+    dtype = jnp.result_type(*[a.dtype for a in args], float)
+    args = [a.astype(dtype) for a in args]
+    n = args[0].shape
+    for name, a in zip(names, args):
+        if a.ndim != 1 or a.shape != n:
+            raise ValueError(f"sgp4_init: {name} must have shape (sat,) = {n}, got {a.shape}")
+    return _sgp4_init_jit(*args, gravity=gravity, opsmode=opsmode)
+
+
+def _per_sat(params: Sgp4Params) -> Sgp4Params:
+    """(sat,) fields -> (sat, 1) so they broadcast against (sat, time) at equal rank."""
+    return Sgp4Params(*(x[:, None] for x in params))
+
+
+@partial(jax.jit, static_argnames=("gravity", "opsmode", "deep_space", "dtype"))
+def _sgp4_propagate_jit(params, tsince_min, *, gravity, opsmode, deep_space, dtype):
+    params = params.astype(dtype)
+    t = tsince_min.astype(dtype)
+    nsat = params.ecco.shape[0]
+    if t.ndim == 1:
+        t = jnp.broadcast_to(t[None, :], (nsat, t.shape[0]))
+    return _sgp4_core(_per_sat(params), t, gravity, opsmode, deep_space)
+
+
+def sgp4_propagate(
+    params: Sgp4Params,
+    tsince_min,
+    *,
+    gravity: Sgp4Gravity = WGS72,
+    opsmode: str = "i",
+    dtype=None,
+    deep_space: bool | None = None,
+):
+    """Propagate SGP4 element sets to times since their epochs (AIAA 2006-6753 ``sgp4``).
+
+    Args:
+      params: :class:`Sgp4Params` from :func:`sgp4_init`, fields (sat,).
+      tsince_min: (sat, time) or (time,) minutes since each satellite's epoch;
+        (time,) is shared by all satellites.
+      gravity, opsmode: static; must be those given to :func:`sgp4_init`.
+      dtype: computation dtype; None keeps the params' float dtype (float64 when
+        initialised with x64). ``jnp.float32`` casts params and times (see
+        docs/sgp4.md for the float32 error budget).
+      deep_space: static. None decides on the host from ``params.method_deep``
+        when the params are concrete (skipping the SDP4 code for all-near-earth
+        catalogues) and uses True under tracing. False with deep-space
+        satellites present gives wrong results for them.
+
+    Returns:
+      r_teme_km (sat, time, 3), v_teme_km_s (sat, time, 3), error_code (sat, time)
+      int32. Codes 1-4 give NaN states; 6 (decayed) keeps the computed state.
+
+    Memory: about 60 arrays of (sat, time) floats are live at peak; chunk the time
+    axis for very large grids (e.g. 3,236 x 1,440 in float64 peaks near 2 GB).
+    """
+    _check_static(gravity, opsmode)
+    t = jnp.asarray(tsince_min)
+    nsat = params.ecco.shape[0]
+    if t.ndim not in (1, 2) or (t.ndim == 2 and t.shape[0] != nsat):
+        raise ValueError(f"tsince_min must have shape (time,) or (sat, time) = ({nsat}, time), got {t.shape}")
+    if dtype is None:
+        dtype = jnp.result_type(params.ecco.dtype, float)
+    dtype = jnp.dtype(dtype)
+    if deep_space is None:
+        try:
+            deep_space = bool(np.any(np.asarray(params.method_deep)))
+        except jax.errors.TracerArrayConversionError:
+            deep_space = True
+    return _sgp4_propagate_jit(
+        params, t, gravity=gravity, opsmode=opsmode, deep_space=bool(deep_space), dtype=dtype
+    )

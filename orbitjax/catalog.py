@@ -181,7 +181,7 @@ def group_by_launch(satellites: Satellites, *, unknown: str | None = None) -> li
     missing = np.flatnonzero(np.char.str_len(np.char.strip(desig)) == 0)
     if missing.size and unknown is None:
         listed = ", ".join(
-            f"{satellites.norad_id[i]} {satellites.name[i]!r}".rstrip() for i in missing[:10]
+            f"{int(satellites.norad_id[i])} {str(satellites.name[i])!r}" for i in missing[:10]
         )
         more = f" and {missing.size - 10} more" if missing.size > 10 else ""
         raise ValueError(

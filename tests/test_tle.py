@@ -267,6 +267,13 @@ def test_name_without_lines():
         parse_tle([L[0], L[3], L[4], L[5]], source="t.tle")
 
 
+def test_malformed_catalogue_number_is_reported_as_such_not_as_a_name():
+    L = _sample_lines()
+    L[1] = _fix(L[1][:2] + "2554U" + L[1][7:])
+    with pytest.raises(TLEFormatError, match=r"^t\.tle line 2 columns 3-7: catalogue number '2554U' is neither"):
+        parse_tle(L, source="t.tle")
+
+
 def test_mismatched_catalogue_numbers():
     L = _sample_lines()
     L[2] = _edit(L[2], 3, "25545")

@@ -65,6 +65,13 @@ _LINE1_FIXED = {2: " ", 9: " ", 18: " ", 24: ".", 33: " ", 35: ".", 44: " ", 53:
 _LINE2_FIXED = {2: " ", 8: " ", 12: ".", 17: " ", 21: ".", 26: " ", 34: " ", 38: ".", 43: " ", 47: ".", 52: " ", 55: "."}
 
 _DATA_LINE_RE = re.compile(r"^[12] [0-9A-Z ][0-9 ]{4}")
+
+
+def _looks_like_data(line: str) -> bool:
+    """A TLE data line ('1 NNNNN...' / '2 NNNNN...'), possibly malformed; anything else is a name."""
+    return bool(_DATA_LINE_RE.match(line)) or (line[:2] in ("1 ", "2 ") and len(line) >= 60)
+
+
 _DECIMAL_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
 _ALPHA5_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I, no O
 
@@ -337,7 +344,7 @@ def _split_records(lines: Iterable[str]):
         line = raw.rstrip()
         if not line:
             continue
-        kind = line[0] if _DATA_LINE_RE.match(line) else "name"
+        kind = line[0] if _looks_like_data(line) else "name"
         if pending_l1 is not None:
             l1, n1 = pending_l1
             name = pending_name[0] if pending_name else ""
@@ -620,7 +627,7 @@ def format_tle(satellites: Satellites, *, names: bool = True) -> list[str]:
                     raise ValueError(
                         f"satellite {int(satellites.norad_id[i])}: name {name!r} must be one line of ASCII text"
                     )
-                if _DATA_LINE_RE.match(name) or name.startswith("0 "):
+                if _looks_like_data(name) or name.startswith("0 "):
                     name = "0 " + name
                 out.append(name)
         out.extend((l1, l2))

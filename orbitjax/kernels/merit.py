@@ -157,41 +157,36 @@ def merit_init(cell_shape: tuple[int, ...], config: MeritConfig) -> MeritState:
     )
 
 
-def _step(config: MeritConfig, s: MeritState, xs) -> tuple[MeritState, None]:
-    """Fold one time step ``counts_t`` (*cell) with validity ``v`` () into the state."""
-    counts_t, v = xs
+def _fold(config: MeritConfig, counts_t: Array, s: MeritState) -> MeritState:
+    """Fold one valid time step ``counts_t`` (*cell) into the state."""
     it = s.n_covered.dtype
     n = counts_t.astype(it)
     cov = n >= 1
-    unc = ~cov
-    one = jnp.ones((), it)
-    zero = jnp.zeros((), it)
-    vi = jnp.where(v, one, zero)
-    cov_v = cov & v
-    unc_v = unc & v
-    gap = jnp.where(unc_v, s.gap_run + 1, jnp.where(v, zero, s.gap_run))
-    run = jnp.where(cov_v, s.cover_run + 1, jnp.where(v, zero, s.cover_run))
-    n_covered_n = s.n_covered_n + jnp.stack(
-        [jnp.where(v & (n >= k), one, zero) for k in config.n_assets]
-    )
-    new = MeritState(
-        n_samples=s.n_samples + vi,
-        n_covered=s.n_covered + jnp.where(cov_v, one, zero),
-        n_covered_n=n_covered_n,
-        sum_counts=s.sum_counts + jnp.where(v, n, zero),
-        min_counts=jnp.where(v, jnp.minimum(s.min_counts, n), s.min_counts),
-        max_counts=jnp.where(v, jnp.maximum(s.max_counts, n), s.max_counts),
+    gap = jnp.where(cov, 0, s.gap_run + 1)
+    run = jnp.where(cov, s.cover_run + 1, 0)
+    return MeritState(
+        n_samples=s.n_samples + 1,
+        n_covered=s.n_covered + cov.astype(it),
+        n_covered_n=s.n_covered_n + jnp.stack([(n >= k).astype(it) for k in config.n_assets]),
+        sum_counts=s.sum_counts + n,
+        min_counts=jnp.minimum(s.min_counts, n),
+        max_counts=jnp.maximum(s.max_counts, n),
         gap_run=gap,
         cover_run=run,
         # A gap starts where the running gap length is 1.
-        gap_count=s.gap_count + jnp.where(unc_v & (gap == 1), one, zero),
+        gap_count=s.gap_count + (gap == 1).astype(it),
         # sum_{j=1..L} (2j - 1) = L**2, so the open gap is always counted exactly.
-        gap_sq_sum=s.gap_sq_sum + jnp.where(unc_v, 2 * gap - 1, zero),
+        gap_sq_sum=s.gap_sq_sum + jnp.maximum(2 * gap - 1, 0),
         max_gap=jnp.maximum(s.max_gap, gap),
         max_cover=jnp.maximum(s.max_cover, run),
-        first_covered=jnp.where(cov_v & (s.first_covered < 0), s.n_samples, s.first_covered),
+        first_covered=jnp.where(cov & (s.first_covered < 0), s.n_samples, s.first_covered),
     )
-    return new, None
+
+
+def _step(config: MeritConfig, s: MeritState, xs) -> tuple[MeritState, None]:
+    """Scan body: fold ``counts_t`` if its step is valid, else leave the state alone."""
+    counts_t, v = xs
+    return lax.cond(v, functools.partial(_fold, config, counts_t), lambda s: s, s), None
 
 
 @functools.partial(jax.jit, static_argnames=("config",))
@@ -201,11 +196,14 @@ def merit_update(
     """Fold a time chunk of the counts raster into the state.
 
     Algorithm: one ``lax.scan`` over the chunk's time steps, each step a fused
-    elementwise update of all cells (run-length encoding on the fly). On 2 CPU
-    cores this measured ~2x faster than a vectorised formulation with cumulative
-    maxima (``lax.cummax`` lowers to an O(T**2) reduce_window on CPU;
-    ``lax.associative_scan`` was 3-5x slower than the scan), because the state
-    stays small and each counts sample is read once.
+    elementwise update of all cells (run-length encoding on the fly); a padded
+    step is skipped by ``lax.cond`` on its scalar ``valid`` flag. Measured on 2
+    CPU cores (1,440 x 64,800 cells): ~0.3 s, against ~1.1 s for a vectorised
+    formulation with cumulative maxima over the chunk (``lax.cummax`` lowers to
+    an O(T**2) reduce_window on CPU; ``lax.associative_scan`` was slower still),
+    ~0.4-0.8 s for the same scan masking each update with ``where(valid, ...)``,
+    and no gain from blocking cells for cache. Each counts sample is read once
+    and nothing of size ``T * cells`` is allocated.
 
     Args:
       state: carry from :func:`merit_init` or a previous call.

@@ -21,9 +21,13 @@ def as_datetime64(times) -> np.ndarray:
     naive values are taken as UTC.
     """
     if isinstance(times, np.ndarray) and np.issubdtype(times.dtype, np.datetime64):
-        return times.astype("datetime64[ns]")
+        out = times.astype("datetime64[ns]")
+        return out[()] if out.ndim == 0 else out
+    if isinstance(times, str) and times.endswith("Z"):
+        times = times[:-1]  # numpy rejects the UTC designator; naive values are UTC
     try:
-        return np.asarray(times, dtype="datetime64[ns]")
+        out = np.asarray(times, dtype="datetime64[ns]")
+        return out[()] if out.ndim == 0 else out
     except (ValueError, TypeError):
         import pandas as pd  # optional: only for inputs numpy cannot parse
 
@@ -70,3 +74,35 @@ def time_grid(start, duration_s: float, step_s: float) -> np.ndarray:
     step_ns = int(round(step_s * 1e9))
     start_ns = as_datetime64(start).astype(np.int64)
     return (start_ns + step_ns * np.arange(n, dtype=np.int64)).astype("datetime64[ns]")
+
+
+_DURATION_UNITS_S = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration_s(value) -> float:
+    """Seconds from a number (seconds) or a string like '90s', '15min', '6h', '1.5d'.
+
+    Raises:
+      ValueError: unparseable, non-finite or not positive.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"duration {value!r} is not a number or a string like '6h'")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        num = text.rstrip("abcdefghijklmnopqrstuvwxyz ")
+        unit = text[len(num):].strip() or "s"
+        if unit not in _DURATION_UNITS_S:
+            raise ValueError(
+                f"duration {value!r} has unknown unit {unit!r}; use s, min, h or d (e.g. '6h', '1d')"
+            )
+        try:
+            seconds = float(num) * _DURATION_UNITS_S[unit]
+        except ValueError:
+            raise ValueError(f"duration {value!r} is not a number followed by s, min, h or d") from None
+    else:
+        raise ValueError(f"duration {value!r} is not a number or a string like '6h'")
+    if not np.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"duration {value!r} must be positive")
+    return seconds

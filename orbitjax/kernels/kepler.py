@@ -112,3 +112,12 @@ def kepler_j2_positions(elements: KeplerElements, dt_s, earth: EarthModel = WGS8
     y = so * xw + co * ci * yw
     z = si * yw
     return jnp.stack([x, y, z], axis=-1)
+
+
+def kepler_j2_states(elements: KeplerElements, dt_s, earth: EarthModel = WGS84):
+    """Positions (km) and velocities (km/s), both (sat, time, 3), in the inertial frame.
+
+    The velocity is the exact time derivative of :func:`kepler_j2_positions`
+    (forward-mode autodiff), so it includes the secular drift of RAAN and perigee.
+    """
+    return jax.jvp(lambda t: kepler_j2_positions(elements, t, earth), (dt_s,), (jnp.ones_like(dt_s),))

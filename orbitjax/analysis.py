@@ -1,0 +1,207 @@
+"""Coverage of a constellation over a time window: chunked kernel calls -> Dataset.
+
+The window is cut into chunks of ``chunk_steps`` time steps. Each chunk is an
+independent unit of work (propagate, count, reduce) whose only coupling to the
+others is the small figures-of-merit carry, so chunks can later be farmed out to
+other devices or workers. All chunks have the same static shape (the last one is
+padded and its padding masked), so each stage compiles once.
+
+Peak memory (device): the chunk's (time, sat, rows) footprint intervals and its
+(time, lat, 2 lon) int32 difference array -- about 6 MB per time step at 1 deg --
+plus the figures-of-merit state (~60 bytes per cell and mask). Host memory holds
+the positions (time x sat x 3 float32) and, if ``save_raster``, the int16 raster
+(time x lat x lon); without the raster nothing grows with the window but positions.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .catalog import Satellites
+from .constellation import Constellation
+from .io.dataset import coverage_dataset
+from .kernels.coverage import coverage_counts, footprint_half_angle, rows_per_footprint
+from .kernels.earth import MEAN_RADIUS_KM
+from .kernels.grid import Grid, make_grid
+from .kernels.merit import MeritConfig, merit_finalize, merit_init, merit_update
+from .propagation import deep_space_needed, ecef_positions, make_model, max_radius_km, model_name, time_offsets
+from .timescales import as_datetime64, jd2_from_datetime64
+
+DEFAULT_N_ASSETS = (1, 2, 3, 4)
+_TARGET_INTERVALS_PER_CHUNK = 3_000_000
+_TARGET_DIFF_BYTES_PER_CHUNK = 48 * 2**20
+
+
+def default_chunk_steps(n_sat: int, n_rows: int, grid: Grid, n_masks: int = 1) -> int:
+    """Time steps per chunk bounding both the interval arrays and the difference array."""
+    by_intervals = _TARGET_INTERVALS_PER_CHUNK // max(1, n_sat * n_rows * n_masks)
+    by_raster = _TARGET_DIFF_BYTES_PER_CHUNK // (4 * grid.n_lat * 2 * grid.n_lon * n_masks)
+    return int(max(1, min(by_intervals, by_raster)))
+
+
+@partial(jax.jit, static_argnames=("grid", "n_rows", "merit_config", "radius_km", "deep_space"))
+def _chunk_step(model, state, offset_s, t_s, jd_whole, jd_frac, min_el_rad, valid, area, *,
+                grid, n_rows, merit_config, radius_km, deep_space):
+    """One chunk: propagate, count per mask, fold into the figures of merit.
+
+    Shapes: offset_s (sat,), t_s/jd_whole/jd_frac/valid (T,), min_el_rad (E, sat),
+    area (lat,). Returns the new state, counts of mask 0 (T, lat, lon) int16,
+    coverage fraction (E, T) and positions (T, sat, 3) float32.
+    """
+    dt_s = offset_s[:, None] + t_s[None, :]
+    r = ecef_positions(model, dt_s, jd_whole, jd_frac, deep_space)
+    counts = jax.vmap(lambda e: coverage_counts(r, e, grid=grid, n_rows=n_rows, radius_km=radius_km))(min_el_rad)
+    covered = (counts > 0).astype(area.dtype)
+    fraction = jnp.einsum("etij,i->et", covered, area)
+    state = merit_update(state, jnp.swapaxes(counts, 0, 1), merit_config, valid)
+    return state, counts[0].astype(jnp.int16), fraction, jnp.swapaxes(r, 0, 1).astype(jnp.float32)
+
+
+def _progress(total: int, desc: str, enabled):
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    from tqdm.auto import tqdm  # noqa: PLC0415
+
+    return tqdm(total=total, desc=desc, unit="step", disable=not enabled, leave=False, file=sys.stderr)
+
+
+def coverage(
+    satellites: Constellation | Satellites,
+    times,
+    *,
+    resolution_deg: float = 1.0,
+    min_elevation_deg=None,
+    elevation_sweep_deg=None,
+    n_assets: tuple[int, ...] = DEFAULT_N_ASSETS,
+    chunk_steps: int | None = None,
+    save_raster: bool = True,
+    save_positions: bool = True,
+    progress: bool | None = None,
+    radius_km: float = MEAN_RADIUS_KM,
+    attrs: dict | None = None,
+):
+    """Coverage counts and figures of merit of ``satellites`` on a global grid.
+
+    Args:
+      satellites: a designed :class:`Constellation` (Kepler + J2) or a
+        :class:`Satellites` catalogue (SGP4/SDP4).
+      times: regularly spaced UTC times (datetime64 or strings), at least 1.
+      resolution_deg: grid resolution; must divide 180.
+      min_elevation_deg: scalar or (sat,) minimum elevation; default the
+        constellation's per-satellite values (required for catalogues).
+      elevation_sweep_deg: optional sequence of masks applied to every satellite;
+        figures of merit and coverage_fraction then get a ``min_elevation`` dim
+        (the raster is kept for the first mask only).
+      n_assets: N values of the N-asset coverage figure.
+      chunk_steps: time steps per chunk (memory knob); default from the sizes.
+      save_raster: keep ``visible_count(time, lat, lon)``; off for long runs.
+      save_positions: keep ``sat_position_ecef(time, sat, xyz)``.
+      progress: show a progress bar (default: when stderr is a terminal).
+      radius_km: radius of the spherical Earth used for visibility.
+      attrs: extra global attributes.
+
+    Returns:
+      xarray.Dataset (schema in ``orbitjax.io.dataset``).
+    """
+    times = np.atleast_1d(as_datetime64(times))
+    if times.ndim != 1 or times.size < 1:
+        raise ValueError("times must be a non-empty 1-D sequence of UTC times")
+    step_ns = np.diff(times.astype(np.int64))
+    if step_ns.size and (np.any(step_ns <= 0) or np.any(step_ns != step_ns[0])):
+        raise ValueError("times must be strictly increasing and regularly spaced (figures of merit assume a fixed step)")
+    step_s = float(step_ns[0]) * 1e-9 if step_ns.size else 1.0
+    grid = make_grid(resolution_deg)
+    n_sat = len(satellites)
+    if n_sat == 0:
+        raise ValueError("no satellites to analyse")
+
+    if min_elevation_deg is None:
+        if not isinstance(satellites, Constellation):
+            raise ValueError("min_elevation_deg is required for a satellite catalogue (e.g. 35 for Kuiper)")
+        min_elevation_deg = satellites.min_elevation_deg
+    per_sat = np.broadcast_to(np.asarray(min_elevation_deg, np.float64), (n_sat,)).copy()
+    if elevation_sweep_deg is not None:
+        sweep = tuple(float(e) for e in np.atleast_1d(elevation_sweep_deg))
+        masks = np.broadcast_to(np.asarray(sweep)[:, None], (len(sweep), n_sat))
+    else:
+        sweep = None
+        masks = per_sat[None, :]
+    if np.any(~np.isfinite(masks) | (masks < 0) | (masks >= 90)):
+        raise ValueError("minimum elevations must lie in [0, 90) degrees")
+
+    model, epochs = make_model(satellites)
+    deep = deep_space_needed(model)
+    lam_max = float(footprint_half_angle(max_radius_km(satellites), np.radians(masks.min()), radius_km))
+    n_rows = rows_per_footprint(grid, max(lam_max, 0.0))
+    n_masks = masks.shape[0]
+    steps = int(chunk_steps or default_chunk_steps(n_sat, n_rows, grid, n_masks))
+    steps = min(steps, times.size)
+    merit_config = MeritConfig(n_assets=tuple(int(n) for n in n_assets), step_s=step_s)
+
+    ref = times[0]
+    offset_s = jnp.asarray(time_offsets(epochs, ref))
+    t_all = (times.astype(np.int64) - ref.astype(np.int64)).astype(np.float64) * 1e-9
+    jd_w_all, jd_f_all = jd2_from_datetime64(times)
+    area = jnp.asarray(grid.cell_area_fraction())
+    min_el = jnp.asarray(np.radians(masks))
+    state = merit_init((n_masks, grid.n_lat, grid.n_lon), merit_config)
+
+    n_t = times.size
+    raster = np.empty((n_t, grid.n_lat, grid.n_lon), np.int16) if save_raster else None
+    positions = np.empty((n_t, n_sat, 3), np.float32) if save_positions else None
+    fraction = np.empty((n_masks, n_t))
+    with _progress(n_t, f"{n_sat} sats", progress) as bar:
+        for start in range(0, n_t, steps):
+            stop = min(start + steps, n_t)
+            idx = np.minimum(np.arange(start, start + steps), n_t - 1)  # pad with the last time
+            valid = np.arange(start, start + steps) < n_t
+            state, counts, frac, pos = _chunk_step(
+                model, state, offset_s, jnp.asarray(t_all[idx]), jnp.asarray(jd_w_all[idx]),
+                jnp.asarray(jd_f_all[idx]), min_el, jnp.asarray(valid), area,
+                grid=grid, n_rows=n_rows, merit_config=merit_config, radius_km=float(radius_km),
+                deep_space=deep,
+            )
+            n = stop - start
+            if raster is not None:
+                raster[start:stop] = np.asarray(counts[:n])
+            if positions is not None:
+                positions[start:stop] = np.asarray(pos[:n])
+            fraction[:, start:stop] = np.asarray(frac[:, :n])
+            bar.update(n)
+
+    figures = {k: np.asarray(v) for k, v in merit_finalize(state, merit_config).items()}
+    if sweep is None:
+        figures = {k: v[:, 0] if k == "percent_time_covered_n" else v[0] for k, v in figures.items()}
+        fraction = fraction[0]
+    else:
+        figures["percent_time_covered_n"] = np.swapaxes(figures["percent_time_covered_n"], 0, 1)
+    base_attrs = {
+        "propagation_model": model_name(satellites),
+        "earth_model": (
+            f"visibility on a sphere of radius {radius_km} km (geocentric latitudes); "
+            "Earth rotation by GMST IAU-82 with UT1 = UTC; no polar motion"
+        ),
+        "n_satellites": n_sat,
+        "time_step_s": step_s,
+        "grid_resolution_deg": grid.resolution_deg,
+    }
+    return coverage_dataset(
+        times=times,
+        lat_deg=grid.lat_deg,
+        lon_deg=grid.lon_deg,
+        area_weight=grid.cell_area_fraction(),
+        sat_names=satellites.name,
+        min_elevation_deg=per_sat,
+        coverage_fraction=fraction,
+        figures=figures,
+        n_assets=merit_config.n_assets,
+        visible_count=raster,
+        sat_position_ecef=positions,
+        elevation_sweep_deg=sweep,
+        attrs={**base_attrs, **(attrs or {})},
+    )

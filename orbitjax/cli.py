@@ -1,0 +1,222 @@
+"""Command-line interface: ``orbitjax run | compare | export-tle | scenarios``.
+
+User errors (bad files, keys, values) print one line ``orbitjax: error: ...`` and
+exit with status 2; nothing is written for them. ``--debug`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+_EPILOG = """\
+examples:
+  orbitjax run                                  # bundled Kuiper Falcon 9 scenario -> ./out
+  orbitjax run data/kuiper_falcon9.toml --duration 6h --step 30 --resolution 0.5
+  orbitjax run --tle kuiper.tle --stage-by launch --min-elevation 35
+  orbitjax compare out                          # table + out/compare.png
+  orbitjax export-tle kuiper_falcon9 --out kuiper.tle
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="orbitjax",
+        description="Constellation coverage, launch stage by launch stage, on GPU or CPU (JAX).",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    p.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser(
+        "run",
+        help="compute coverage for every stage of a scenario and write one NetCDF file per stage",
+        description=(
+            "Compute, for every launch stage of SCENARIO, the number of satellites above the minimum "
+            "elevation for every time step and grid cell, the figures of merit, and write "
+            "{prefix}_stage{k}_{name}.nc into --out. Prints a per-stage summary table."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    r.add_argument("scenario", nargs="?", default="kuiper_falcon9",
+                   help="bundled scenario name or path to a scenario TOML file")
+    r.add_argument("--out", default="out", help="output directory")
+    r.add_argument("--start", help="analysis start, UTC ISO 8601 (e.g. 2025-10-15T00:00:00Z); default from the scenario")
+    r.add_argument("--duration", help="analysis duration: seconds or a number with s/min/h/d (e.g. 6h, 1d)")
+    r.add_argument("--step", type=float, metavar="SECONDS", help="time step in seconds")
+    r.add_argument("--resolution", type=float, metavar="DEG", help="grid resolution in degrees (must divide 180)")
+    r.add_argument("--chunk-steps", type=int, metavar="N", help="time steps per chunk (memory knob)")
+    r.add_argument("--tle", metavar="FILE", help="take the satellites from a TLE or OMM (.json/.csv/.xml) file")
+    r.add_argument("--stage-by", choices=["launch", "none"], default="launch",
+                   help="with --tle: cumulative stages by COSPAR launch, or one stage")
+    r.add_argument("--min-elevation", type=float, metavar="DEG",
+                   help="with --tle: minimum elevation (default: the scenario's shells' value)")
+    r.add_argument("--elevation-sweep", metavar="DEG,DEG,...",
+                   help="also compute the figures of merit for these elevation masks (min_elevation dimension)")
+    raster = r.add_mutually_exclusive_group()
+    raster.add_argument("--save-raster", dest="save_raster", action="store_true", default=None,
+                        help="store visible_count(time, lat, lon) (default: only when it is at most 256 MiB)")
+    raster.add_argument("--no-save-raster", dest="save_raster", action="store_false",
+                        help="do not store visible_count; figures of merit are identical")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    c = sub.add_parser("compare", help="compare the stage files of a run: table and plot",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    c.add_argument("directory", help="directory with the stage NetCDF files of one run")
+    c.add_argument("--plot", help="PNG to write (default: DIRECTORY/compare.png)")
+
+    e = sub.add_parser("export-tle", help="write TLEs (mean elements, valid checksums) for a scenario's satellites",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    e.add_argument("scenario", nargs="?", default="kuiper_falcon9", help="bundled scenario name or TOML path")
+    e.add_argument("--stage", type=int, help="stage number to export (default: the last stage)")
+    e.add_argument("--out", help="TLE file to write (default: standard output)")
+    e.add_argument("--first-norad-id", type=int, default=90000, help="catalogue number of the first satellite")
+
+    sub.add_parser("scenarios", help="list the bundled scenarios and presets")
+    return p
+
+
+def _fmt_band(band) -> str:
+    return "-" if band is None else f"{band[0]:+.0f}..{band[1]:+.0f}"
+
+
+def _print_summary(rows: list[dict]) -> None:
+    header = f"{'stage':>5}  {'name':<10} {'satellites':>10}  {'mean coverage':>13}  {'% time covered':>14}  {'continuous band (deg)':>21}"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(
+            f"{row['stage']:>5}  {row['name']:<10} {row['n_satellites']:>10}  {row['mean_coverage_fraction']:>13.3f}"
+            f"  {row['global_percent_time_covered']:>14.1f}  {_fmt_band(row['continuous_band_deg']):>21}"
+        )
+
+
+def _cmd_run(args) -> int:
+    from .scenario import load_scenario  # noqa: PLC0415 (fast --help)
+    from .stages import run
+    from .summaries import summary_table
+    from .timescales import as_datetime64, parse_duration_s
+
+    scenario = load_scenario(args.scenario)
+    changes = {}
+    if args.start is not None:
+        try:
+            changes["start"] = as_datetime64(args.start)
+        except ValueError:
+            raise ValueError(f"--start {args.start!r} is not a UTC date-time like 2025-10-15T00:00:00Z") from None
+    if args.duration is not None:
+        changes["duration_s"] = parse_duration_s(args.duration)
+    if args.step is not None:
+        changes["step_s"] = args.step
+    if args.resolution is not None:
+        changes["resolution_deg"] = args.resolution
+    if args.chunk_steps is not None:
+        changes["chunk_steps"] = args.chunk_steps
+    if changes:
+        scenario = scenario.with_analysis(**changes)
+    if args.tle:
+        if not Path(args.tle).is_file():
+            raise ValueError(f"--tle {args.tle}: no such file")
+        scenario = scenario.with_catalog(args.tle, stage_by=args.stage_by, min_elevation_deg=args.min_elevation)
+    sweep = None
+    if args.elevation_sweep:
+        try:
+            sweep = [float(x) for x in args.elevation_sweep.split(",") if x.strip()]
+        except ValueError:
+            raise ValueError(f"--elevation-sweep {args.elevation_sweep!r}: expected numbers like 25,35,45") from None
+    stages = scenario.stages()  # validates the whole scenario before any work or write
+    a = scenario.analysis
+    print(
+        f"orbitjax: {scenario.name}: {len(stages)} stages, {a.duration_s / 3600:g} h at {a.step_s:g} s "
+        f"on a {a.resolution_deg:g} deg grid -> {args.out}/",
+        file=sys.stderr,
+    )
+    rows = []
+    t0 = time.perf_counter()
+
+    def on_stage(stage, ds, path):
+        rows.append({"stage": stage.index, "name": stage.name, **summary_table(ds)})
+        print(f"  wrote {path} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+
+    run(scenario, args.out, save_raster=args.save_raster, elevation_sweep_deg=sweep,
+        progress=False if args.quiet else None, on_stage=on_stage)
+    _print_summary(rows)
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    from .compare import compare_plot, compare_table, open_stages  # noqa: PLC0415
+
+    ds = open_stages(args.directory)
+    print(compare_table(ds))
+    plot = Path(args.plot) if args.plot else Path(args.directory) / "compare.png"
+    compare_plot(ds, plot)
+    print(f"wrote {plot}", file=sys.stderr)
+    return 0
+
+
+def _cmd_export_tle(args) -> int:
+    from .export import constellation_to_satellites  # noqa: PLC0415
+    from .io.tle import format_tle, write_tle
+    from .scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    stages = scenario.stages()
+    k = len(stages) if args.stage is None else args.stage
+    if not 1 <= k <= len(stages):
+        raise ValueError(f"--stage {k}: the scenario has stages 1..{len(stages)}")
+    sats = stages[k - 1].satellites
+    if not hasattr(sats, "a_km"):
+        raise ValueError(f"stage {k} already comes from a catalogue; nothing to export")
+    tles = constellation_to_satellites(sats, first_norad_id=args.first_norad_id)
+    if args.out:
+        write_tle(args.out, tles)
+        print(f"wrote {len(tles)} TLEs to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write("\n".join(format_tle(tles)) + "\n")
+    return 0
+
+
+def _cmd_scenarios(args) -> int:
+    from .scenario import bundled_data_dir, bundled_scenarios  # noqa: PLC0415
+
+    print("scenarios:", ", ".join(bundled_scenarios()))
+    presets = sorted(p.stem for p in bundled_data_dir().glob("*.toml") if p.stem not in bundled_scenarios())
+    print("presets:  ", ", ".join(presets))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from . import __version__  # noqa: PLC0415
+
+        print(f"orbitjax {__version__}")
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    handler = {"run": _cmd_run, "compare": _cmd_compare, "export-tle": _cmd_export_tle,
+               "scenarios": _cmd_scenarios}[args.command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("orbitjax: interrupted; no partial file was left under a final name", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, TypeError) as exc:
+        if args.debug:
+            raise
+        message = " ".join(str(exc).split("\n")[0].split()) or type(exc).__name__
+        print(f"orbitjax: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

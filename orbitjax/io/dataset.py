@@ -1,0 +1,137 @@
+"""xarray Datasets with CF metadata: the one place that names dimensions and variables.
+
+No math here: arrays computed elsewhere are wrapped with coordinates, units and
+long names (CF-1.10). Readers of orbitjax files can rely on these names.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+# Dimension vocabulary (xyz last, sat first for per-satellite arrays).
+TIME, LAT, LON, SAT, XYZ = "time", "lat", "lon", "sat", "xyz"
+N_ASSETS, MIN_ELEVATION, STAGE = "n_assets", "min_elevation", "stage"
+
+CONVENTIONS = "CF-1.10"
+
+VARIABLE_ATTRS = {
+    "visible_count": {
+        "long_name": "number of satellites above their minimum elevation",
+        "units": "1",
+    },
+    "sat_position_ecef": {
+        "long_name": "satellite position, Earth-fixed (pseudo-Earth-fixed, no polar motion)",
+        "units": "km",
+    },
+    "coverage_fraction": {
+        "long_name": "area-weighted fraction of the Earth's surface seeing at least one satellite",
+        "units": "1",
+    },
+    "percent_time_covered": {
+        "long_name": "percent of time covered by at least one satellite",
+        "units": "percent",
+    },
+    "percent_time_covered_n": {
+        "long_name": "percent of time covered by at least n_assets satellites",
+        "units": "percent",
+    },
+    "mean_multiplicity": {"long_name": "time-mean number of satellites in view", "units": "1"},
+    "min_multiplicity": {"long_name": "minimum number of satellites in view", "units": "1"},
+    "max_multiplicity": {"long_name": "maximum number of satellites in view", "units": "1"},
+    "gap_count": {"long_name": "number of coverage gaps (edge gaps included)", "units": "1"},
+    "max_gap_s": {"long_name": "longest coverage gap", "units": "s"},
+    "mean_gap_s": {"long_name": "mean coverage gap duration", "units": "s"},
+    "time_to_first_coverage_s": {"long_name": "time from window start to first coverage", "units": "s"},
+    "mean_response_time_s": {
+        "long_name": "mean response time: expected wait for coverage from a uniform random request time",
+        "units": "s",
+    },
+    "longest_coverage_s": {"long_name": "longest continuous coverage interval", "units": "s"},
+    "min_elevation_deg": {"long_name": "minimum elevation for visibility", "units": "degree"},
+    "area_weight": {"long_name": "fraction of the sphere's area in the cell", "units": "1"},
+}
+
+COORD_ATTRS = {
+    TIME: {"standard_name": "time", "long_name": "time (UTC)", "axis": "T"},
+    LAT: {"standard_name": "latitude", "long_name": "cell-centre latitude (geocentric, spherical Earth)",
+          "units": "degrees_north", "axis": "Y"},
+    LON: {"standard_name": "longitude", "long_name": "cell-centre longitude", "units": "degrees_east", "axis": "X"},
+    SAT: {"long_name": "satellite name", "cf_role": "timeseries_id"},
+    XYZ: {"long_name": "Cartesian component"},
+    N_ASSETS: {"long_name": "minimum number of satellites for N-asset coverage", "units": "1"},
+    MIN_ELEVATION: {"long_name": "minimum elevation mask of the sweep", "units": "degree"},
+}
+
+FIGURES_OF_MERIT = (
+    "percent_time_covered",
+    "percent_time_covered_n",
+    "mean_multiplicity",
+    "min_multiplicity",
+    "max_multiplicity",
+    "gap_count",
+    "max_gap_s",
+    "mean_gap_s",
+    "time_to_first_coverage_s",
+    "mean_response_time_s",
+    "longest_coverage_s",
+)
+
+
+def coverage_dataset(
+    *,
+    times: np.ndarray,
+    lat_deg: np.ndarray,
+    lon_deg: np.ndarray,
+    area_weight: np.ndarray,
+    sat_names: np.ndarray,
+    min_elevation_deg: np.ndarray,
+    coverage_fraction: np.ndarray,
+    figures: dict[str, np.ndarray],
+    n_assets: tuple[int, ...],
+    visible_count: np.ndarray | None = None,
+    sat_position_ecef: np.ndarray | None = None,
+    elevation_sweep_deg: tuple[float, ...] | None = None,
+    attrs: dict | None = None,
+) -> xr.Dataset:
+    """Wrap coverage results in a CF Dataset.
+
+    Shapes: times (time,), coverage_fraction (time,) or (min_elevation, time);
+    figures (lat, lon) each (with a leading min_elevation axis when a sweep is
+    given, and n_assets before lat/lon for ``percent_time_covered_n``);
+    visible_count (time, lat, lon); sat_position_ecef (time, sat, 3) in km.
+    """
+    sweep = elevation_sweep_deg is not None
+    lead = (MIN_ELEVATION,) if sweep else ()
+    data_vars = {
+        "min_elevation_deg": ((SAT,), np.asarray(min_elevation_deg, np.float64)),
+        "coverage_fraction": (lead + (TIME,), np.asarray(coverage_fraction, np.float64)),
+        "area_weight": ((LAT,), np.asarray(area_weight, np.float64)),
+    }
+    for name, values in figures.items():
+        dims = lead + ((N_ASSETS,) if name == "percent_time_covered_n" else ()) + (LAT, LON)
+        data_vars[name] = (dims, np.asarray(values))
+    if visible_count is not None:
+        data_vars["visible_count"] = ((TIME, LAT, LON), np.asarray(visible_count, np.int16))
+    if sat_position_ecef is not None:
+        data_vars["sat_position_ecef"] = ((TIME, SAT, XYZ), np.asarray(sat_position_ecef, np.float32))
+    coords = {
+        TIME: np.asarray(times, "datetime64[ns]"),
+        LAT: np.asarray(lat_deg, np.float64),
+        LON: np.asarray(lon_deg, np.float64),
+        SAT: np.asarray(sat_names).astype(str),
+        XYZ: np.array(["x", "y", "z"]),
+        N_ASSETS: np.asarray(n_assets, np.int32),
+    }
+    if sweep:
+        coords[MIN_ELEVATION] = np.asarray(elevation_sweep_deg, np.float64)
+    ds = xr.Dataset(data_vars, coords=coords)
+    for name, a in COORD_ATTRS.items():
+        if name in ds.coords:
+            ds[name].attrs.update(a)
+    for name in ds.data_vars:
+        ds[name].attrs.update(VARIABLE_ATTRS.get(name, {}))
+    if "visible_count" in ds:
+        ds["visible_count"].attrs["coordinates"] = "time lat lon"
+    ds.attrs.update({"Conventions": CONVENTIONS, **(attrs or {})})
+    return ds

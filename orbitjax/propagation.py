@@ -1,0 +1,147 @@
+"""Propagation glue: constellations and catalogues to kernel inputs and back.
+
+Turns a :class:`~orbitjax.constellation.Constellation` (Kepler + J2) or a
+:class:`~orbitjax.catalog.Satellites` catalogue (SGP4/SDP4) into a small pytree
+"model" and evaluates Earth-fixed or TEME positions for a block of times.
+Times reach the kernels as float64 seconds relative to a reference instant
+(exact from integer nanoseconds) plus two-part Julian dates for sidereal time.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .catalog import Satellites
+from .constellation import Constellation
+from .kernels import sgp4 as sgp4_kernel
+from .kernels.earth import WGS84
+from .kernels.frames import gmst82, teme_to_ecef, teme_to_ecef_rv
+from .kernels.kepler import KeplerElements, kepler_j2_positions, kepler_j2_states
+from .timescales import as_datetime64, jd2_from_datetime64, seconds_since
+
+_SGP4_EPOCH_JD_1950 = 2433281.5
+
+
+class KeplerModel(NamedTuple):
+    """Kepler + J2 mean elements (radians, km) of a designed constellation."""
+
+    elements: KeplerElements
+
+
+class Sgp4Model(NamedTuple):
+    """Initialised SGP4 constants of a catalogue (WGS72, opsmode 'i')."""
+
+    params: sgp4_kernel.Sgp4Params
+
+
+def model_name(satellites) -> str:
+    """Human-readable propagation model, for file provenance."""
+    if isinstance(satellites, Satellites):
+        return "SGP4/SDP4 (AIAA 2006-6753), WGS72 gravity, opsmode 'i'; TEME -> PEF by GMST IAU-82"
+    return "Kepler + J2 secular (WGS84 mu, Re, J2); inertial -> PEF by GMST IAU-82"
+
+
+def make_model(satellites):
+    """(model pytree, epochs datetime64[ns] (sat,)) for a constellation or catalogue."""
+    if isinstance(satellites, Constellation):
+        c = satellites
+        elements = KeplerElements(
+            a_km=jnp.asarray(c.a_km, jnp.float64),
+            e=jnp.asarray(c.e, jnp.float64),
+            inc_rad=jnp.asarray(np.radians(c.inc_deg)),
+            raan_rad=jnp.asarray(np.radians(c.raan_deg)),
+            argp_rad=jnp.asarray(np.radians(c.argp_deg)),
+            mean_anomaly_rad=jnp.asarray(np.radians(c.mean_anomaly_deg)),
+        )
+        return KeplerModel(elements), as_datetime64(c.epoch)
+    if isinstance(satellites, Satellites):
+        s = satellites
+        params = sgp4_kernel.sgp4_init(
+            epoch_days_1950=(s.epoch_jd - _SGP4_EPOCH_JD_1950) + s.epoch_jd_frac,
+            bstar=s.bstar_per_er,
+            ndot=s.ndot_rad_min2,
+            nddot=s.nddot_rad_min3,
+            ecco=s.ecco,
+            argpo=s.argpo_rad,
+            inclo=s.inclo_rad,
+            mo=s.mo_rad,
+            no_kozai=s.no_kozai_rad_min,
+            nodeo=s.nodeo_rad,
+        )
+        return Sgp4Model(params), as_datetime64(s.epoch)
+    raise TypeError(
+        f"expected an orbitjax Constellation or Satellites catalogue, got {type(satellites).__name__}"
+    )
+
+
+def max_radius_km(satellites) -> float:
+    """An upper bound of the satellites' distance from the Earth's centre (km)."""
+    if isinstance(satellites, Constellation):
+        return float(np.max(satellites.a_km * (1.0 + satellites.e)))
+    # Kozai mean motion -> semi-major axis (WGS72 xke); +5 % for short-period terms and drag.
+    xke, er = sgp4_kernel.WGS72.xke, sgp4_kernel.WGS72.radiusearthkm
+    a_er = (xke / np.maximum(satellites.no_kozai_rad_min, 1e-6)) ** (2.0 / 3.0)
+    return float(np.max(a_er * (1.0 + satellites.ecco)) * er * 1.05)
+
+
+def time_offsets(epochs, reference) -> np.ndarray:
+    """(sat,) seconds from each satellite's epoch to ``reference`` (exact ns arithmetic)."""
+    ref = as_datetime64(reference).astype(np.int64)
+    return (ref - as_datetime64(epochs).astype(np.int64)).astype(np.float64) * 1e-9
+
+
+@partial(jax.jit, static_argnames=("deep_space",))
+def _inertial_states(model, dt_s, deep_space: bool = True):
+    """Inertial positions/velocities (sat, time, 3) and error codes (sat, time)."""
+    if isinstance(model, KeplerModel):
+        r, v = kepler_j2_states(model.elements, dt_s, WGS84)
+        return r, v, jnp.zeros(dt_s.shape, jnp.int32)
+    r, v, err = sgp4_kernel._sgp4_propagate_jit(
+        model.params, dt_s / 60.0, gravity=sgp4_kernel.WGS72, opsmode="i",
+        deep_space=deep_space, dtype=dt_s.dtype,
+    )
+    bad = (err != 0)[..., None]
+    return jnp.where(bad, jnp.nan, r), jnp.where(bad, jnp.nan, v), err
+
+
+def ecef_positions(model, dt_s, jd_whole, jd_frac, deep_space: bool = True):
+    """Earth-fixed (PEF) positions (sat, time, 3) km; NaN where propagation failed.
+
+    Args:
+      model: from :func:`make_model`.
+      dt_s: (sat, time) seconds since each satellite's epoch.
+      jd_whole, jd_frac: (time,) two-part UTC Julian dates of the times.
+    """
+    if isinstance(model, KeplerModel):
+        r = kepler_j2_positions(model.elements, dt_s, WGS84)
+    else:
+        r, _, _ = _inertial_states(model, dt_s, deep_space)
+    return teme_to_ecef(r, gmst82(jd_whole, jd_frac)[None, :])
+
+
+def deep_space_needed(model) -> bool:
+    """Whether the SDP4 branch is needed (static flag for the SGP4 kernel)."""
+    return isinstance(model, Sgp4Model) and bool(np.any(np.asarray(model.params.method_deep)))
+
+
+def propagate_arrays(satellites, times, *, frame: str = "teme"):
+    """Positions (sat, time, 3) km, velocities (sat, time, 3) km/s and error codes (sat, time).
+
+    ``frame`` is 'teme' (inertial; for Kepler shells the true-equator frame their
+    RAAN is measured in) or 'ecef' (pseudo-Earth-fixed).
+    """
+    if frame not in ("teme", "ecef"):
+        raise ValueError(f"frame must be 'teme' or 'ecef', got {frame!r}")
+    times = np.atleast_1d(as_datetime64(times))
+    model, epochs = make_model(satellites)
+    dt_s = seconds_since(times[None, :], epochs[:, None])
+    r, v, err = _inertial_states(model, jnp.asarray(dt_s), deep_space_needed(model))
+    if frame == "ecef":
+        w, f = jd2_from_datetime64(times)
+        r, v = teme_to_ecef_rv(r, v, gmst82(jnp.asarray(w), jnp.asarray(f))[None, :])
+    return np.asarray(r), np.asarray(v), np.asarray(err)

@@ -1,0 +1,382 @@
+"""Scenarios: launch-by-launch deployments, cumulative stages and analysis windows.
+
+A scenario file (TOML, see ``data/kuiper_falcon9.toml``) lists shells (or a
+preset constellation), launches and the analysis window. Stage ``k`` holds every
+satellite launched up to and including launch ``k``; with ``reference_stage``
+a last stage holds the full constellation. This module turns the checked file
+values (``orbitjax.io.scenario_file``) into :class:`Constellation` objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .constellation import Constellation, concat, launch_plane, walker
+from .io.scenario_file import ScenarioFileError, read_preset, read_scenario
+from .kernels.grid import make_grid
+from .timescales import as_datetime64, parse_duration_s, time_grid
+
+
+def bundled_data_dir() -> Path:
+    """Directory of the bundled scenarios, presets and catalogues.
+
+    Installed, ``data/`` is the package ``orbitjax.data``; from a source checkout
+    without installation it is the repository's ``data/`` folder.
+    """
+    try:
+        return Path(str(resources.files("orbitjax.data")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "data"
+
+
+def bundled_scenarios() -> list[str]:
+    """Names of the bundled scenario files (presets excluded)."""
+    return sorted(p.stem for p in bundled_data_dir().glob("*.toml") if "[scenario]" in p.read_text())
+
+
+DEFAULT_SCENARIO = "kuiper_falcon9"
+
+
+@dataclass(frozen=True)
+class Shell:
+    """One Walker shell: geometry, pattern and its own minimum elevation."""
+
+    name: str
+    altitude_km: float
+    inclination_deg: float
+    planes: int
+    sats_per_plane: int
+    min_elevation_deg: float
+    phasing: int = 1
+    pattern: str = "delta"
+    raan0_deg: float = 0.0
+
+    def __post_init__(self):
+        if not 0.0 <= self.inclination_deg <= 180.0:
+            raise ValueError(f"shell {self.name!r}: inclination_deg = {self.inclination_deg} is outside [0, 180]")
+        if not 0.0 <= self.min_elevation_deg < 90.0:
+            raise ValueError(f"shell {self.name!r}: min_elevation_deg = {self.min_elevation_deg} is outside [0, 90)")
+        if self.altitude_km <= 0:
+            raise ValueError(f"shell {self.name!r}: altitude_km = {self.altitude_km} must be positive")
+
+    @property
+    def size(self) -> int:
+        return self.planes * self.sats_per_plane
+
+    def constellation(self, epoch) -> Constellation:
+        """The full Walker shell with plane 0 at ``raan0_deg`` at ``epoch``."""
+        return walker(
+            altitude_km=self.altitude_km,
+            inclination_deg=self.inclination_deg,
+            planes=self.planes,
+            sats_per_plane=self.sats_per_plane,
+            phasing=self.phasing,
+            pattern=self.pattern,
+            min_elevation_deg=self.min_elevation_deg,
+            epoch=epoch,
+            raan0_deg=self.raan0_deg,
+            shell=self.name,
+        )
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    lat_deg: float
+    lon_deg: float
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One launch: it adds ``satellites`` satellites of ``shell`` at ``date``.
+
+    ``plane`` is an integer plane of the shell's Walker grid (its first slots are
+    filled) or ``"from_launch"``: the plane through ``site`` at liftoff.
+    """
+
+    name: str
+    date: np.datetime64
+    shell: str
+    satellites: int
+    vehicle: str = ""
+    site: Site | None = None
+    plane: int | str = "from_launch"
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The analysis window, time step and grid."""
+
+    start: np.datetime64
+    duration_s: float
+    step_s: float
+    resolution_deg: float = 1.0
+    chunk_steps: int | None = None
+
+    def __post_init__(self):
+        if not np.isfinite(self.step_s) or self.step_s <= 0:
+            raise ValueError(f"step_s = {self.step_s} must be a positive number of seconds")
+        if not np.isfinite(self.duration_s) or self.duration_s <= 0:
+            raise ValueError(f"duration = {self.duration_s} s must be positive")
+        if self.step_s > self.duration_s:
+            raise ValueError(f"step_s = {self.step_s} is longer than the duration {self.duration_s} s")
+        make_grid(self.resolution_deg)
+        if self.chunk_steps is not None and self.chunk_steps < 1:
+            raise ValueError(f"chunk_steps = {self.chunk_steps} must be at least 1")
+
+    @property
+    def times(self) -> np.ndarray:
+        """The UTC time grid (datetime64[ns])."""
+        return time_grid(self.start, self.duration_s, self.step_s)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A deployment stage: the satellites in orbit after ``launches``."""
+
+    index: int
+    name: str
+    launches: tuple[str, ...]
+    date: np.datetime64 | None
+    satellites: Constellation
+
+    def __repr__(self) -> str:
+        return f"Stage({self.index}, {self.name!r}, {len(self.satellites)} satellites)"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A deployment scenario: shells, launches, analysis window and output naming."""
+
+    name: str
+    shells: tuple[Shell, ...]
+    launches: tuple[Launch, ...]
+    analysis: Analysis
+    description: str = ""
+    reference_stage: bool = True
+    output_prefix: str = ""
+    save_raster: bool | None = None
+    source: str = ""
+    constellation_name: str = ""
+    catalog: dict = field(default_factory=dict)
+
+    def shell(self, name: str) -> Shell:
+        for s in self.shells:
+            if s.name == name:
+                return s
+        raise ValueError(f"scenario {self.name!r}: unknown shell {name!r}; expected one of {[s.name for s in self.shells]}")
+
+    def catalog_coverage_kwargs(self) -> dict:
+        """Extra :func:`orbitjax.coverage` arguments of a catalogue scenario."""
+        return {"min_elevation_deg": float(self.catalog["min_elevation_deg"])} if self.catalog else {}
+
+    def with_catalog(self, path, *, stage_by: str = "launch", min_elevation_deg: float | None = None) -> "Scenario":
+        """A copy whose satellites come from a TLE/OMM file instead of the shells and launches."""
+        if min_elevation_deg is None:
+            elevations = {s.min_elevation_deg for s in self.shells}
+            if len(elevations) != 1:
+                raise ValueError("a catalogue run needs a minimum elevation (--min-elevation)")
+            min_elevation_deg = elevations.pop()
+        catalog = {"file": str(path), "stage_by": stage_by, "min_elevation_deg": float(min_elevation_deg)}
+        return replace(self, catalog=catalog, reference_stage=False)
+
+    def with_analysis(self, **changes) -> "Scenario":
+        """A copy with analysis fields replaced (e.g. ``duration_s=3600``)."""
+        return replace(self, analysis=replace(self.analysis, **changes))
+
+    def stages(self) -> list[Stage]:
+        """Cumulative stages in launch order, then the reference stage if requested."""
+        if self.catalog:
+            from .catalog_stages import catalog_stages  # noqa: PLC0415 (optional path)
+
+            return catalog_stages(self)
+        ordered = sorted(self.launches, key=lambda launch: launch.date)
+        parts, stages = [], []
+        for k, launch in enumerate(ordered, start=1):
+            parts.append(self._launch_satellites(launch))
+            stages.append(
+                Stage(k, launch.name, tuple(x.name for x in ordered[:k]), launch.date, concat(parts))
+            )
+        if self.reference_stage:
+            full = concat(s.constellation(self.analysis.start) for s in self.shells)
+            stages.append(Stage(len(stages) + 1, "full", tuple(x.name for x in ordered), None, full))
+        if not stages:
+            raise ValueError(f"scenario {self.name!r} has no launches and no reference stage")
+        return stages
+
+    def _launch_satellites(self, launch: Launch) -> Constellation:
+        shell = self.shell(launch.shell)
+        n = launch.satellites
+        if launch.plane == "from_launch":
+            if launch.site is None:
+                raise ValueError(f"launch {launch.name!r}: plane = 'from_launch' needs a site")
+            raan, u0 = launch_plane(
+                launch_time=launch.date,
+                site_lat_deg=launch.site.lat_deg,
+                site_lon_deg=launch.site.lon_deg,
+                inclination_deg=shell.inclination_deg,
+            )
+            grid = walker(
+                altitude_km=shell.altitude_km,
+                inclination_deg=shell.inclination_deg,
+                planes=1,
+                sats_per_plane=n,
+                phasing=0,
+                min_elevation_deg=shell.min_elevation_deg,
+                epoch=launch.date,
+                raan0_deg=raan,
+                shell=shell.name,
+            )
+            width = len(str(n - 1))
+            return replace(
+                grid,
+                name=np.array([f"{launch.name}-{k:0{width}d}" for k in range(n)]),
+                mean_anomaly_deg=np.mod(grid.mean_anomaly_deg + u0, 360.0),
+            )
+        plane = int(launch.plane)
+        if not 0 <= plane < shell.planes:
+            raise ValueError(f"launch {launch.name!r}: plane {plane} is outside 0..{shell.planes - 1} of shell {shell.name!r}")
+        if n > shell.sats_per_plane:
+            raise ValueError(
+                f"launch {launch.name!r}: {n} satellites do not fit one plane of {shell.sats_per_plane} slots"
+            )
+        full = shell.constellation(self.analysis.start)
+        return full[(full.plane == plane) & (full.slot < n)]
+
+
+def resolve_scenario_path(name_or_path: str | os.PathLike) -> Path:
+    """A bundled scenario name (e.g. 'kuiper_falcon9') or a path to a TOML file."""
+    text = str(name_or_path)
+    path = Path(text)
+    if path.suffix == ".toml" or os.sep in text or path.exists():
+        return path
+    candidate = bundled_data_dir() / f"{text}.toml"
+    if candidate.exists():
+        return candidate
+    raise ScenarioFileError(
+        f"no scenario named {text!r}: not a file, and not one of the bundled {', '.join(bundled_scenarios())}"
+    )
+
+
+def _resolve_preset(name: str, scenario_path: Path) -> Path:
+    for base in (scenario_path.parent, bundled_data_dir()):
+        p = base / (name if name.endswith(".toml") else f"{name}.toml")
+        if p.exists():
+            return p
+    raise ScenarioFileError(f"{scenario_path}: [scenario] constellation = {name!r}: no such preset")
+
+
+def _datetime64(value, where: str) -> np.datetime64:
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    try:
+        return as_datetime64(value)
+    except (ValueError, TypeError):
+        raise ScenarioFileError(f"{where}: {value!r} is not a UTC date-time like 2025-10-15T00:00:00Z") from None
+
+
+def _shells(specs, where: str) -> list[Shell]:
+    out = []
+    for i, spec in enumerate(specs):
+        try:
+            out.append(Shell(**spec))
+        except ValueError as exc:
+            raise ScenarioFileError(f"{where} [[shells]] #{i + 1}: {exc}") from None
+    return out
+
+
+def load_preset(name_or_path: str | os.PathLike, epoch=None) -> Constellation:
+    """A bundled preset constellation ('kuiper_2020', 'starlink_gen1', 'oneweb_phase1',
+    'telesat_lightspeed') or a preset TOML file, as a :class:`Constellation` at ``epoch``
+    (default 2025-01-01T00:00Z)."""
+    text = str(name_or_path)
+    path = Path(text) if text.endswith(".toml") else bundled_data_dir() / f"{text}.toml"
+    data = read_preset(path)
+    epoch = as_datetime64("2025-01-01T00:00:00" if epoch is None else epoch)
+    return concat(s.constellation(epoch) for s in _shells(data["shells"], str(path)))
+
+
+def load_scenario(name_or_path: str | os.PathLike = DEFAULT_SCENARIO) -> Scenario:
+    """Read and check a scenario (bundled name or TOML path).
+
+    Raises:
+      orbitjax.io.scenario_file.ScenarioFileError (a ValueError) with a one-line
+      message naming the file, the key and what was expected.
+    """
+    path = resolve_scenario_path(name_or_path)
+    data = read_scenario(path)
+    where = str(path)
+    meta = data["scenario"]
+    shells: list[Shell] = []
+    if "constellation" in meta:
+        preset_path = _resolve_preset(meta["constellation"], path)
+        shells += _shells(read_preset(preset_path)["shells"], str(preset_path))
+    inline = _shells(data.get("shells", []), where)
+    names = {s.name for s in inline}
+    shells = [s for s in shells if s.name not in names] + inline
+
+    a = data["analysis"]
+    try:
+        analysis = Analysis(
+            start=_datetime64(a["start"], f"{where}: [analysis] start"),
+            duration_s=parse_duration_s(a["duration"]),
+            step_s=float(a["step_s"]),
+            resolution_deg=float(a.get("resolution_deg", 1.0)),
+            chunk_steps=a.get("chunk_steps"),
+        )
+    except ScenarioFileError:
+        raise
+    except ValueError as exc:
+        raise ScenarioFileError(f"{where}: [analysis] {exc}") from None
+
+    sites = {k: Site(v.get("name", k), float(v["lat_deg"]), float(v["lon_deg"])) for k, v in data.get("sites", {}).items()}
+    launches = []
+    shell_names = {s.name for s in shells}
+    for i, spec in enumerate(data.get("launches", [])):
+        lw = f"{where}: [[launches]] #{i + 1} ({spec['name']})"
+        if spec["shell"] not in shell_names:
+            raise ScenarioFileError(f"{lw}: shell {spec['shell']!r} is not defined; expected one of {sorted(shell_names)}")
+        if spec.get("site") is not None and spec["site"] not in sites:
+            raise ScenarioFileError(f"{lw}: site {spec['site']!r} is not in [sites]; expected one of {sorted(sites)}")
+        if spec["satellites"] < 1:
+            raise ScenarioFileError(f"{lw}: satellites = {spec['satellites']} must be at least 1")
+        plane = spec.get("plane", "from_launch")
+        if isinstance(plane, str) and plane != "from_launch":
+            raise ScenarioFileError(f"{lw}: plane = {plane!r}; expected an integer or 'from_launch'")
+        launches.append(
+            Launch(
+                name=spec["name"],
+                date=_datetime64(spec["date"], f"{lw} date"),
+                shell=spec["shell"],
+                satellites=spec["satellites"],
+                vehicle=spec.get("vehicle", ""),
+                site=sites.get(spec.get("site")),
+                plane=plane,
+            )
+        )
+    out = data.get("output", {})
+    catalog = dict(data.get("catalog", {}))
+    if catalog:
+        catalog["file"] = str((path.parent / catalog["file"]).resolve()) if not Path(catalog["file"]).is_absolute() else catalog["file"]
+    if not shells and not catalog:
+        raise ScenarioFileError(f"{where}: no shells: set [scenario] constellation, add [[shells]] or a [catalog]")
+    scenario = Scenario(
+        name=meta["name"],
+        description=meta.get("description", ""),
+        shells=tuple(shells),
+        launches=tuple(launches),
+        analysis=analysis,
+        reference_stage=meta.get("reference_stage", True) and not catalog,
+        output_prefix=out.get("prefix", meta["name"]),
+        save_raster=out.get("save_raster"),
+        source=str(path),
+        constellation_name=meta.get("constellation", ""),
+        catalog=catalog,
+    )
+    return scenario

@@ -198,7 +198,7 @@ def merit_update(
     Algorithm: one ``lax.scan`` over the chunk's time steps, each step a fused
     elementwise update of all cells (run-length encoding on the fly); a padded
     step is skipped by ``lax.cond`` on its scalar ``valid`` flag. Measured on 2
-    CPU cores (1,440 x 64,800 cells): ~0.3 s, against ~1.1 s for a vectorised
+    CPU cores (1,440 x 64,800 cells): ~0.3 s when lightly loaded, against ~1.1 s for a vectorised
     formulation with cumulative maxima over the chunk (``lax.cummax`` lowers to
     an O(T**2) reduce_window on CPU; ``lax.associative_scan`` was slower still),
     ~0.4-0.8 s for the same scan masking each update with ``where(valid, ...)``,

@@ -56,10 +56,26 @@ def _chunk_step(model, state, offset_s, t_s, jd_whole, jd_frac, min_el_rad, vali
     dt_s = offset_s[:, None] + t_s[None, :]
     r = ecef_positions(model, dt_s, jd_whole, jd_frac, deep_space)
     counts = jax.vmap(lambda e: coverage_counts(r, e, grid=grid, n_rows=n_rows, radius_km=radius_km))(min_el_rad)
-    covered = (counts > 0).astype(area.dtype)
-    fraction = jnp.einsum("etij,i->et", covered, area)
+    covered_per_row = jnp.sum(counts > 0, axis=-1, dtype=jnp.int32)  # (E, T, lat)
+    fraction = covered_per_row.astype(area.dtype) @ area
     state = merit_update(state, jnp.swapaxes(counts, 0, 1), merit_config, valid)
-    return state, counts[0].astype(jnp.int16), fraction, jnp.swapaxes(r, 0, 1).astype(jnp.float32)
+    return state, counts[0], fraction, jnp.swapaxes(r, 0, 1).astype(jnp.float32)
+
+
+SAT_BUCKET = 64
+"""Satellite counts are padded up to a multiple of this, so stages of similar size share a compile."""
+
+
+def _pad_sats(model, min_el, n_pad: int):
+    """Append ``n_pad`` NaN satellites (they see nothing) to a model pytree and masks."""
+    if n_pad == 0:
+        return model, min_el
+
+    def pad(x):
+        fill = jnp.nan if jnp.issubdtype(x.dtype, jnp.floating) else 0
+        return jnp.pad(x, [(0, n_pad)] + [(0, 0)] * (x.ndim - 1), constant_values=fill)
+
+    return jax.tree_util.tree_map(pad, model), jnp.pad(min_el, [(0, 0), (0, n_pad)])
 
 
 def _progress(total: int, desc: str, enabled):
@@ -136,19 +152,20 @@ def coverage(
 
     model, epochs = make_model(satellites)
     deep = deep_space_needed(model)
+    n_pad = -n_sat % SAT_BUCKET
     lam_max = float(footprint_half_angle(max_radius_km(satellites), np.radians(masks.min()), radius_km))
     n_rows = rows_per_footprint(grid, max(lam_max, 0.0))
     n_masks = masks.shape[0]
-    steps = int(chunk_steps or default_chunk_steps(n_sat, n_rows, grid, n_masks))
+    steps = int(chunk_steps or default_chunk_steps(n_sat + n_pad, n_rows, grid, n_masks))
     steps = min(steps, times.size)
     merit_config = MeritConfig(n_assets=tuple(int(n) for n in n_assets), step_s=step_s)
 
     ref = times[0]
-    offset_s = jnp.asarray(time_offsets(epochs, ref))
+    offset_s = jnp.pad(jnp.asarray(time_offsets(epochs, ref)), (0, n_pad))
     t_all = (times.astype(np.int64) - ref.astype(np.int64)).astype(np.float64) * 1e-9
     jd_w_all, jd_f_all = jd2_from_datetime64(times)
     area = jnp.asarray(grid.cell_area_fraction())
-    min_el = jnp.asarray(np.radians(masks))
+    model, min_el = _pad_sats(model, jnp.asarray(np.radians(masks)), n_pad)
     state = merit_init((n_masks, grid.n_lat, grid.n_lon), merit_config)
 
     n_t = times.size
@@ -170,7 +187,7 @@ def coverage(
             if raster is not None:
                 raster[start:stop] = np.asarray(counts[:n])
             if positions is not None:
-                positions[start:stop] = np.asarray(pos[:n])
+                positions[start:stop] = np.asarray(pos[:n, :n_sat])
             fraction[:, start:stop] = np.asarray(frac[:, :n])
             bar.update(n)
 

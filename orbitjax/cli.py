@@ -83,17 +83,30 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _fmt_band(band) -> str:
-    return "-" if band is None else f"{band[0]:+.0f}..{band[1]:+.0f}"
+    return "none" if band is None else f"{band[0]:+.0f}..{band[1]:+.0f}"
+
+
+def _fmt(value, spec: str) -> str:
+    return "-" if value is None or value != value else format(value, spec)
 
 
 def _print_summary(rows: list[dict]) -> None:
-    header = f"{'stage':>5}  {'name':<10} {'satellites':>10}  {'mean coverage':>13}  {'% time covered':>14}  {'continuous band (deg)':>21}"
+    """The per-stage table: one row per stage, units in the header."""
+    header = (
+        f"{'stage':>5}  {'name':<10} {'sats':>5}  {'mean cov.':>9}  {'%time glob':>10}  {'%time land':>10}"
+        f"  {'continuous band':>15}  {'max gap':>8}  {'mean resp.':>10}"
+    )
+    units = f"{'':>5}  {'':<10} {'':>5}  {'(frac.)':>9}  {'(%)':>10}  {'(%)':>10}  {'(deg lat)':>15}  {'(min)':>8}  {'(min)':>10}"
     print(header)
+    print(units)
     print("-" * len(header))
     for row in rows:
+        max_gap = None if row["max_gap_s"] is None else row["max_gap_s"] / 60
+        resp = None if row["mean_response_time_s"] is None else row["mean_response_time_s"] / 60
         print(
-            f"{row['stage']:>5}  {row['name']:<10} {row['n_satellites']:>10}  {row['mean_coverage_fraction']:>13.3f}"
-            f"  {row['global_percent_time_covered']:>14.1f}  {_fmt_band(row['continuous_band_deg']):>21}"
+            f"{row['stage']:>5}  {row['stage_name']:<10} {row['n_satellites']:>5}  {_fmt(row['mean_coverage_fraction'], '.3f'):>9}"
+            f"  {_fmt(row['percent_time_covered_global'], '.1f'):>10}  {_fmt(row['percent_time_covered_land'], '.1f'):>10}"
+            f"  {_fmt_band(row['continuous_band_deg']):>15}  {_fmt(max_gap, '.0f'):>8}  {_fmt(resp, '.1f'):>10}"
         )
 
 
@@ -141,7 +154,7 @@ def _cmd_run(args) -> int:
     t0 = time.perf_counter()
 
     def on_stage(stage, ds, path):
-        rows.append({"stage": stage.index, "name": stage.name, **summary_table(ds)})
+        rows.append(summary_table(ds))
         print(f"  wrote {path} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
 
     run(scenario, args.out, save_raster=args.save_raster, elevation_sweep_deg=sweep,

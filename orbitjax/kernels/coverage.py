@@ -52,7 +52,7 @@ def rows_per_footprint(grid: Grid, max_half_angle_rad: float) -> int:
     return int(min(grid.n_lat, np.floor(span) + 2))
 
 
-@partial(jax.jit, static_argnames=("grid", "n_rows", "radius_km"))
+@partial(jax.jit, static_argnames=("grid", "n_rows", "radius_km", "count_dtype"))
 def coverage_counts(
     r_ecef_km,
     min_elevation_rad,
@@ -60,6 +60,7 @@ def coverage_counts(
     grid: Grid,
     n_rows: int,
     radius_km: float = MEAN_RADIUS_KM,
+    count_dtype=jnp.int16,
 ):
     """Number of satellites above each satellite's own minimum elevation, per cell and time.
 
@@ -72,9 +73,12 @@ def coverage_counts(
         with the largest half-angle in the call. Too small a value drops coverage
         at footprint edges, so callers must derive it, not guess it.
       radius_km: radius of the spherical Earth.
+      count_dtype: integer dtype of the counts (static). int16 (the default)
+        halves the memory traffic of the dense passes; it holds counts up to
+        32,767 satellites in view of one cell.
 
     Returns:
-      (time, lat, lon) int32 counts.
+      (time, lat, lon) counts of ``count_dtype``.
     """
     n_lat, n_lon = grid.n_lat, grid.n_lon
     res = np.radians(grid.resolution_deg)
@@ -132,14 +136,14 @@ def coverage_counts(
     idx_on = jnp.where(ok, base + start, size)
     idx_off = jnp.where(ok, base + start + n_cells, size)
     idx = jnp.stack([idx_on, idx_off], axis=-1).ravel()
-    upd = jnp.broadcast_to(jnp.array([1, -1], jnp.int32), idx_on.shape + (2,)).ravel()
-    diff = jnp.zeros(size, jnp.int32).at[idx].add(upd, mode="drop")
+    upd = jnp.broadcast_to(jnp.array([1, -1], count_dtype), idx_on.shape + (2,)).ravel()
+    diff = jnp.zeros(size, count_dtype).at[idx].add(upd, mode="drop")
     diff = diff.reshape(n_time, n_lat, 2, n_lon)
     # counts[j] = C[j] + C[j + n_lon] with C the cumulative sum over the doubled row;
     # folding first halves the scan: C[j + n] = sum(first half) + cumsum(second half)[j].
     first_half = diff[:, :, 0]
     return _cumsum_last(first_half + diff[:, :, 1]) + jnp.sum(
-        first_half, axis=-1, keepdims=True, dtype=jnp.int32
+        first_half, axis=-1, keepdims=True, dtype=count_dtype
     )
 
 

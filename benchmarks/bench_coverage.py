@@ -1,0 +1,131 @@
+"""Coverage kernel vs a scipy cKDTree baseline on the full Kuiper constellation.
+
+Job: 3,236 satellites, 1 day at 60 s (1,440 steps), 1 deg grid (64,800 cells):
+93.3 M cell-time-steps. The baseline builds a KD-tree of the cell-centre unit
+vectors once and, per time step, queries every satellite's footprint as a ball of
+chord radius 2 sin(lambda/2) (the same spherical-Earth criterion), counting hits
+with bincount. It runs on a subset of steps (it needs about a minute for the
+whole day on 2 cores) and its counts are checked equal to orbitjax's there.
+
+Also measured: the cost of the streamed figures of merit on top of the raw count
+kernel (the issue's budget: at most +30 %).
+
+Usage: python benchmarks/bench_coverage.py [--baseline-steps 120] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import orbitjax
+from orbitjax.analysis import coverage, default_chunk_steps
+from orbitjax.kernels.coverage import coverage_counts, footprint_half_angle, rows_per_footprint
+from orbitjax.kernels.earth import MEAN_RADIUS_KM
+from orbitjax.kernels.grid import make_grid
+from orbitjax.propagation import ecef_positions, make_model, time_offsets
+from orbitjax.timescales import jd2_from_datetime64
+
+try:
+    from _machine import describe
+except ImportError:  # run from another directory
+    from benchmarks._machine import describe
+
+
+def ckdtree_counts(r_ecef_km, min_el_rad, grid, radius_km=MEAN_RADIUS_KM):
+    """(time, lat, lon) counts by cKDTree ball queries; r_ecef_km (time, sat, 3)."""
+    from scipy.spatial import cKDTree
+
+    lat = np.radians(grid.lat_deg)[:, None]
+    lon = np.radians(grid.lon_deg)[None, :]
+    cells = np.stack(np.broadcast_arrays(np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)), -1).reshape(-1, 3)
+    tree = cKDTree(cells)
+    out = np.zeros((r_ecef_km.shape[0], cells.shape[0]), np.int32)
+    for t in range(r_ecef_km.shape[0]):
+        r = np.linalg.norm(r_ecef_km[t], axis=-1)
+        lam = np.arccos(np.clip(radius_km * np.cos(min_el_rad) / r, -1, 1)) - min_el_rad
+        hits = tree.query_ball_point(r_ecef_km[t] / r[:, None], 2 * np.sin(lam / 2), workers=-1, return_sorted=False)
+        idx = np.concatenate([np.asarray(h, np.int64) for h in hits])
+        out[t] = np.bincount(idx, minlength=cells.shape[0])
+    return out.reshape(r_ecef_km.shape[0], grid.n_lat, grid.n_lon)
+
+
+def raw_counts_job(sats, times, grid):
+    """Propagation + count kernel only, chunked like orbitjax.coverage (no figures of merit)."""
+    import jax
+    import jax.numpy as jnp
+
+    model, epochs = make_model(sats)
+    min_el = jnp.asarray(np.radians(sats.min_elevation_deg))
+    lam = float(footprint_half_angle(float(np.max(sats.a_km)), float(min_el.min())))
+    n_rows = rows_per_footprint(grid, lam)
+    steps = default_chunk_steps(len(sats), n_rows, grid)
+    offset = jnp.asarray(time_offsets(epochs, times[0]))
+    t_all = (times - times[0]).astype("timedelta64[ns]").astype(np.float64) * 1e-9
+    w, f = jd2_from_datetime64(times)
+
+    @jax.jit
+    def step(t, jw, jf):
+        r = ecef_positions(model, offset[:, None] + t[None, :], jw, jf)
+        return coverage_counts(r, min_el, grid=grid, n_rows=n_rows)
+
+    total = 0
+    for s in range(0, times.size, steps):
+        idx = np.minimum(np.arange(s, s + steps), times.size - 1)
+        total += int(step(jnp.asarray(t_all[idx]), jnp.asarray(w[idx]), jnp.asarray(f[idx])).sum())
+    return total
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--baseline-steps", type=int, default=120)
+    ap.add_argument("--repeats", type=int, default=2)
+    args = ap.parse_args()
+
+    print("machine:", describe())
+    sc = orbitjax.load_scenario("kuiper_falcon9")
+    sats = sc.stages()[-1].satellites
+    times = sc.analysis.times
+    grid = make_grid(1.0)
+    cell_steps = times.size * grid.n_lat * grid.n_lon
+    print(f"job: {len(sats)} satellites x {times.size} steps x {grid.n_lat * grid.n_lon} cells = {cell_steps / 1e6:.1f} M cell-steps")
+
+    def timed(fn, repeats):
+        t0 = time.perf_counter()
+        fn()
+        first = time.perf_counter() - t0
+        best = np.inf
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        return first, best
+
+    first_raw, raw = timed(lambda: raw_counts_job(sats, times, grid), args.repeats)
+    first_full, full = timed(
+        lambda: coverage(sats, times, save_raster=False, save_positions=False, progress=False), args.repeats
+    )
+    ds = coverage(sats, times[: args.baseline_steps], progress=False)
+    pos = ds.sat_position_ecef.values.astype(np.float64)
+    mine = ds.visible_count.values
+
+    t0 = time.perf_counter()
+    base = ckdtree_counts(pos, np.radians(sats.min_elevation_deg), grid)
+    t_base = time.perf_counter() - t0
+    # Positions were stored as float32 (0.5 m); cells that close to a footprint edge may differ.
+    mismatch = int(np.count_nonzero(base != mine))
+    rate_base = args.baseline_steps * grid.n_lat * grid.n_lon / t_base
+    print(f"cKDTree baseline: {args.baseline_steps} steps in {t_base:.2f} s = {rate_base / 1e6:.2f} M cell-steps/s; "
+          f"counts differing from orbitjax: {mismatch} of {base.size}")
+    for label, first, best in (("count kernel (propagate + count)", first_raw, raw),
+                               ("coverage() with figures of merit", first_full, full)):
+        rate = cell_steps / best
+        print(f"orbitjax {label}: {best:.2f} s steady, {first:.2f} s first call (compile included) = "
+              f"{rate / 1e6:.1f} M cell-steps/s = {rate / rate_base:.1f}x cKDTree")
+    print(f"figures of merit + coverage fraction overhead over the raw count kernel: {100 * (full / raw - 1):+.0f} %")
+
+
+if __name__ == "__main__":
+    main()

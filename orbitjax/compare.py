@@ -64,7 +64,7 @@ def open_stages(directory: str | os.PathLike, *, heavy: bool = False) -> xr.Data
 
     Raises:
       FileNotFoundError: ``directory`` missing or without stage files.
-      ValueError: files differ in grid (lat/lon), time window (time), ``n_assets``,
+      ValueError: a ``*.nc`` file that cannot be read; files differ in grid (lat/lon), time window (time), ``n_assets``,
         elevation sweep or ``scenario``, or repeat a stage index (names the files).
     """
     directory = Path(directory)
@@ -72,7 +72,11 @@ def open_stages(directory: str | os.PathLike, *, heavy: bool = False) -> xr.Data
         raise FileNotFoundError(f"not a directory: {directory}")
     stages: list[tuple[Path, xr.Dataset]] = []
     for path in sorted(directory.glob("*.nc")):
-        with xr.open_dataset(path) as f:
+        try:
+            f = xr.open_dataset(path)
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{path.name}: cannot be read as NetCDF ({e})") from e
+        with f:
             if STAGE not in f.attrs:
                 continue
             keep = [v for v in f.data_vars if v in FIGURES_OF_MERIT or v in ("coverage_fraction", "area_weight")]

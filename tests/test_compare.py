@@ -147,6 +147,12 @@ def test_errors(tmp_path):
     with pytest.raises(ValueError, match="different scenarios"):
         open_stages(scen)
 
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "half_written.nc").write_bytes(b"CDF\x01 not really")
+    with pytest.raises(ValueError, match="half_written.nc: cannot be read as NetCDF"):
+        open_stages(broken)
+
     bad_date = tmp_path / "date"
     bad_date.mkdir()
     stage_dataset(1, "KF-01", "16/07/2025", 24).to_netcdf(bad_date / "a_stage1.nc")

@@ -216,7 +216,8 @@ def compare_table(ds_stages: xr.Dataset, *, min_elevation: float | None = None) 
     land area-weighted mean percent of time covered (%), the widest latitude band
     covered all the time (deg, cell edges; '-' when none), the largest gap in
     any cell (s) and the area-weighted mean response time (s). Missing values
-    print as '-'. Ends with a newline.
+    print as '-'. With an elevation sweep, a last line names the elevation
+    reported (``min_elevation``, default the sweep's first). Ends with a newline.
 
     Args:
       ds_stages: from :func:`open_stages`.
@@ -236,6 +237,9 @@ def compare_table(ds_stages: xr.Dataset, *, min_elevation: float | None = None) 
 
     header = fmt_line([h for h, _, _, _ in _COLUMNS])
     lines = [header, "-" * len(header)] + [fmt_line(c) for c in cells]
+    if MIN_ELEVATION in ds_stages.dims:
+        lines.append(f"figures at minimum elevation {rows[0]['min_elevation_deg']:g} deg "
+                     f"(sweep: {', '.join(f'{v:g}' for v in ds_stages[MIN_ELEVATION].values)} deg)")
     return "\n".join(lines) + "\n"
 
 

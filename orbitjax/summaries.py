@@ -51,6 +51,7 @@ SUMMARY_KEYS = (
     "continuous_band_deg",
     "max_gap_s",
     "mean_response_time_s",
+    "min_elevation_deg",
 )
 
 
@@ -391,18 +392,19 @@ def _meta(ds: xr.Dataset, key: str, default: Any = None) -> Any:
     return default
 
 
-def _select_elevation(ds: xr.Dataset, min_elevation: float | None) -> xr.Dataset:
+def _select_elevation(ds: xr.Dataset, min_elevation: float | None) -> tuple[xr.Dataset, float | None]:
+    """One elevation of a sweep (the first one by default) and its value; no sweep: (ds, None)."""
     if MIN_ELEVATION not in ds.dims:
         if min_elevation is not None:
             raise ValueError("min_elevation given but the dataset has no elevation sweep")
-        return ds
-    if min_elevation is not None:
-        return ds.sel({MIN_ELEVATION: min_elevation})
-    if ds.sizes[MIN_ELEVATION] == 1:
-        return ds.isel({MIN_ELEVATION: 0})
-    raise ValueError(
-        f"the dataset has an elevation sweep {ds[MIN_ELEVATION].values.tolist()} deg; pass min_elevation= one of them"
-    )
+        return ds, None
+    values = ds[MIN_ELEVATION].values
+    if min_elevation is None:
+        return ds.isel({MIN_ELEVATION: 0}), float(values[0])
+    hit = np.flatnonzero(np.abs(values - float(min_elevation)) <= 1e-9)
+    if hit.size == 0:
+        raise ValueError(f"min_elevation {min_elevation} is not in the sweep {values.tolist()} deg")
+    return ds.isel({MIN_ELEVATION: int(hit[0])}), float(values[hit[0]])
 
 
 def summary_table(ds: xr.Dataset, *, min_elevation: float | None = None) -> dict[str, Any]:
@@ -419,13 +421,17 @@ def summary_table(ds: xr.Dataset, *, min_elevation: float | None = None) -> dict
       continuous_band_deg: :func:`continuous_band` of ``percent_time_covered``.
       max_gap_s: largest ``max_gap_s`` of any cell (s).
       mean_response_time_s: :func:`area_mean` of ``mean_response_time_s`` (s).
+      min_elevation_deg: the sweep's elevation mask reported (deg), None without a sweep.
 
     Args:
       ds: one stage's Dataset (or one ``stage`` of :func:`orbitjax.compare.open_stages`).
-      min_elevation: the elevation (deg) to report when the file holds a sweep
-        (may be omitted when the sweep has a single value).
+      min_elevation: the elevation (deg) of a ``min_elevation`` sweep to report;
+        default the sweep's first value (given back as ``min_elevation_deg``).
+
+    Raises:
+      ValueError: ``min_elevation`` not in the sweep, or given without a sweep.
     """
-    ds = _select_elevation(ds, min_elevation)
+    ds, elevation = _select_elevation(ds, min_elevation)
     n_sat = _meta(ds, "n_satellites")
     if n_sat is None and SAT in ds.dims:
         n_sat = ds.sizes[SAT]
@@ -443,6 +449,7 @@ def summary_table(ds: xr.Dataset, *, min_elevation: float | None = None) -> dict
     out["max_gap_s"] = _float(ds["max_gap_s"].max()) if "max_gap_s" in ds else None
     mrt = ds.get("mean_response_time_s")
     out["mean_response_time_s"] = _float(area_mean(mrt)) if mrt is not None else None
+    out["min_elevation_deg"] = elevation
     return out
 
 

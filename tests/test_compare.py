@@ -23,12 +23,13 @@ STAGES = [
 
 
 def stage_dataset(stage, name, date, n_sat, *, res=10.0, n_time=6, t0="2025-07-16T00:00", heavy=False, seed=None,
-                  scenario="kuiper_falcon9", ptc=None):
+                  scenario="kuiper_falcon9", ptc=None, sweep=None):
     g = Grid(res)
     rng = np.random.default_rng(stage if seed is None else seed)
-    shape = (g.n_lat, g.n_lon)
+    lead = () if sweep is None else (len(sweep),)
+    shape = lead + (g.n_lat, g.n_lon)
     figs = {k: rng.uniform(0, 100, shape) for k in FIGURES_OF_MERIT if k != "percent_time_covered_n"}
-    figs["percent_time_covered_n"] = rng.uniform(0, 100, (2,) + shape)
+    figs["percent_time_covered_n"] = rng.uniform(0, 100, lead + (2, g.n_lat, g.n_lon))
     figs["max_gap_s"] = rng.uniform(0, 3600.0 / max(stage, 1), shape)
     if ptc is not None:
         figs["percent_time_covered"] = ptc
@@ -41,10 +42,11 @@ def stage_dataset(stage, name, date, n_sat, *, res=10.0, n_time=6, t0="2025-07-1
         area_weight=g.cell_area_fraction(),
         sat_names=np.array([f"SAT-{i}" for i in range(n_named)]),
         min_elevation_deg=np.full(n_named, 35.0),
-        coverage_fraction=rng.uniform(0, 1, n_time),
+        coverage_fraction=rng.uniform(0, 1, lead + (n_time,)),
+        elevation_sweep_deg=sweep,
         figures=figs,
         n_assets=(1, 2),
-        visible_count=rng.integers(0, 5, (n_time,) + shape) if heavy else None,
+        visible_count=rng.integers(0, 5, (n_time, g.n_lat, g.n_lon)) if heavy else None,
         sat_position_ecef=rng.normal(size=(n_time, n_named, 3)) * 7000 if heavy else None,
         attrs={"stage": stage, "stage_name": name, "stage_date": date, "n_satellites": n_sat,
                "launches_included": name, "scenario": scenario, "orbitjax_version": "0.1.0"},
@@ -226,3 +228,21 @@ def test_plot_without_matplotlib(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r"compare_plot needs matplotlib"):
         compare_plot(ds, tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_elevation_sweep(tmp_path):
+    write_stages(tmp_path, STAGES[:2], sweep=(25.0, 35.0))
+    ds = open_stages(tmp_path)
+    assert ds["percent_time_covered"].dims == ("stage", "min_elevation", "lat", "lon")
+    assert ds["coverage_fraction"].dims == ("stage", "min_elevation", "time")
+    table = compare_table(ds)
+    assert table.splitlines()[-1] == "figures at minimum elevation 25 deg (sweep: 25, 35 deg)"
+    one = stage_dataset(3, "KF-03", "", 72, sweep=(25.0, 35.0)).sel(min_elevation=35.0)  # first row
+    row = compare_table(ds, min_elevation=35.0).splitlines()[2]
+    assert f"{float(area_mean(one['percent_time_covered'])):.2f}" in row
+    compare_plot(ds, tmp_path / "sweep.png", min_elevation=35.0)
+    assert (tmp_path / "sweep.png").read_bytes()[:8] == PNG_MAGIC
+    # a file without the sweep cannot join
+    stage_dataset(1, "KF-01", "2025-07-16T06:30:00Z", 24).to_netcdf(tmp_path / "c_stage1.nc")
+    with pytest.raises(ValueError, match="different min_elevation"):
+        open_stages(tmp_path)

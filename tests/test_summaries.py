@@ -325,11 +325,18 @@ def test_summary_table_land_none_on_off_grid_resolution():
 
 def test_summary_table_sweep_and_fallbacks():
     ds = stage_dataset(res=10.0, sweep=(10.0, 25.0))
-    with pytest.raises(ValueError, match=r"elevation sweep \[10.0, 25.0\].*min_elevation="):
-        summary_table(ds)
+    first = summary_table(ds)
+    assert first["min_elevation_deg"] == 10.0
+    assert first["max_gap_s"] == ds["max_gap_s"].sel(min_elevation=10.0).values.max()
     s = summary_table(ds, min_elevation=25.0)
+    assert s["min_elevation_deg"] == 25.0
     one = ds.sel(min_elevation=25.0)
     assert s["percent_time_covered_global"] == pytest.approx(float(area_mean(one["percent_time_covered"])))
+    assert s["mean_coverage_fraction"] == pytest.approx(float(one["coverage_fraction"].mean()))
+    with pytest.raises(ValueError, match=r"min_elevation 30 is not in the sweep \[10.0, 25.0\]"):
+        summary_table(ds, min_elevation=30)
+    with pytest.raises(ValueError, match="no elevation sweep"):
+        summary_table(stage_dataset(res=10.0), min_elevation=10.0)
     single = stage_dataset(res=10.0, sweep=(10.0,))
     assert summary_table(single)["max_gap_s"] == single["max_gap_s"].values.max()
     bare = stage_dataset(res=10.0)

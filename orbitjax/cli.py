@@ -23,8 +23,15 @@ examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit status 2), like every other user error."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"orbitjax: error: {message} (see '{self.prog} --help')\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="orbitjax",
         description="Constellation coverage, launch stage by launch stage, on GPU or CPU (JAX).",
         epilog=_EPILOG,
@@ -32,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="store_true", help="print the version and exit")
     p.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     r = sub.add_parser(
         "run",
@@ -143,6 +150,8 @@ def _cmd_run(args) -> int:
             sweep = [float(x) for x in args.elevation_sweep.split(",") if x.strip()]
         except ValueError:
             raise ValueError(f"--elevation-sweep {args.elevation_sweep!r}: expected numbers like 25,35,45") from None
+        if not sweep or any(not 0.0 <= e < 90.0 for e in sweep):
+            raise ValueError(f"--elevation-sweep {args.elevation_sweep!r}: every mask must lie in [0, 90) degrees")
     stages = scenario.stages()  # validates the whole scenario before any work or write
     a = scenario.analysis
     print(

@@ -131,7 +131,5 @@ def coverage_dataset(
             ds[name].attrs.update(a)
     for name in ds.data_vars:
         ds[name].attrs.update(VARIABLE_ATTRS.get(name, {}))
-    if "visible_count" in ds:
-        ds["visible_count"].attrs["coordinates"] = "time lat lon"
     ds.attrs.update({"Conventions": CONVENTIONS, **(attrs or {})})
     return ds

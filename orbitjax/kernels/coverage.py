@@ -99,7 +99,7 @@ def coverage_counts(
 
     # First row whose centre can lie inside the footprint, then n_rows rows upward.
     first = jnp.ceil((lat_s - lam + 0.5 * jnp.pi) / res - 0.5).astype(jnp.int32)
-    rows = first[..., None] + jnp.arange(n_rows, dtype=jnp.int32)  # (time, sat, k)
+    rows = first[..., None] + jnp.arange(n_rows, dtype=jnp.int32)[None, None, :]  # (time, sat, k)
     row_ok = visible[..., None] & (rows >= 0) & (rows < n_lat)
     rows_c = jnp.clip(rows, 0, n_lat - 1)
     phi = -0.5 * np.pi + (np.arange(n_lat) + 0.5) * res

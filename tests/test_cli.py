@@ -1,0 +1,175 @@
+"""The command line end to end: files written, summary printed, user errors on one line."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from orbitjax.cli import main
+
+TINY = """
+[scenario]
+name = "tiny"
+
+[analysis]
+start = 2025-10-15T00:00:00Z
+duration = "20min"
+step_s = 120
+resolution_deg = 5.0
+
+[sites.pad]
+lat_deg = 28.5
+lon_deg = -80.6
+
+[[shells]]
+name = "A"
+altitude_km = 630
+inclination_deg = 51.9
+planes = 2
+sats_per_plane = 3
+min_elevation_deg = 35
+
+[[launches]]
+name = "L1"
+date = 2025-10-01T00:00:00Z
+site = "pad"
+shell = "A"
+satellites = 3
+"""
+
+
+@pytest.fixture()
+def tiny(tmp_path):
+    p = tmp_path / "tiny.toml"
+    p.write_text(textwrap.dedent(TINY))
+    return p
+
+
+def test_default_scenario_end_to_end_subprocess(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "orbitjax", "run", "--duration", "10min", "--resolution", "5", "--out", str(out), "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    files = sorted(p.name for p in out.iterdir())
+    assert files == [
+        "kuiper_falcon9_stage1_KF-01.nc",
+        "kuiper_falcon9_stage2_KF-02.nc",
+        "kuiper_falcon9_stage3_KF-03.nc",
+        "kuiper_falcon9_stage4_full.nc",
+    ]
+    assert "KF-03" in proc.stdout and "full" in proc.stdout and "3236" in proc.stdout
+    with xr.open_dataset(out / files[-1]) as ds:
+        assert ds.sizes["time"] == 10 and ds.sizes["sat"] == 3236
+        assert ds.attrs["stage"] == 4 and ds.attrs["launches_included"] == "KF-01,KF-02,KF-03"
+        assert ds.visible_count.dims == ("time", "lat", "lon")
+
+
+def test_run_small_scenario_writes_stages_and_summary(tiny, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "L1" in printed and "full" in printed
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["tiny_stage1_L1.nc", "tiny_stage2_full.nc"]
+    with xr.open_dataset(out / names[0]) as ds:
+        assert ds.sizes == {"time": 10, "lat": 36, "lon": 72, "sat": 3, "xyz": 3, "n_assets": 4}
+        assert float(ds.coverage_fraction.min()) > 0
+
+
+def test_overrides_and_sweep(tiny, tmp_path):
+    out = tmp_path / "o"
+    assert main(["run", str(tiny), "--out", str(out), "--quiet", "--duration", "6min", "--step", "60",
+                 "--resolution", "10", "--elevation-sweep", "10,35,60", "--no-save-raster"]) == 0
+    with xr.open_dataset(out / "tiny_stage1_L1.nc") as ds:
+        assert ds.sizes["time"] == 6 and ds.sizes["lat"] == 18
+        assert list(ds.min_elevation.values) == [10.0, 35.0, 60.0]
+        assert "visible_count" not in ds
+        ptc = ds.percent_time_covered.values
+        assert np.all(np.diff(ptc, axis=0) <= 0)  # a higher mask never covers more
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "missing.toml"], "no such file"),
+        (["run", "no_such_scenario"], "no scenario named"),
+        (["run", "{tiny}", "--duration=-2h"], "must be positive"),
+        (["run", "{tiny}", "--duration", "2 weeks"], "unknown unit"),
+        (["run", "{tiny}", "--step", "0"], "step_s"),
+        (["run", "{tiny}", "--resolution", "7"], "must divide 180"),
+        (["run", "{tiny}", "--start", "tomorrow"], "not a UTC date-time"),
+        (["run", "{tiny}", "--tle", "nope.tle"], "no such file"),
+        (["run", "{tiny}", "--elevation-sweep", "10,abc"], "expected numbers"),
+        (["run", "{tiny}", "--elevation-sweep", "10,95"], "[0, 90)"),
+        (["run", "{bad_key}"], "unknown key 'speed'"),
+        (["run", "{bad_inc}"], "outside [0, 180]"),
+        (["compare", "{empty}"], ""),
+        (["export-tle", "{tiny}", "--stage", "9"], "stages 1..2"),
+    ],
+)
+def test_bad_input_one_line_no_traceback_nothing_written(args, message, tiny, tmp_path, capsys):
+    bad_key = tmp_path / "bad_key.toml"
+    bad_key.write_text(textwrap.dedent(TINY).replace("step_s = 120", "step_s = 120\nspeed = 3"))
+    bad_inc = tmp_path / "bad_inc.toml"
+    bad_inc.write_text(textwrap.dedent(TINY).replace("inclination_deg = 51.9", "inclination_deg = -3"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "out"
+    args = [a.format(tiny=tiny, bad_key=bad_key, bad_inc=bad_inc, empty=empty) for a in args]
+    if args[0] == "run":
+        args += ["--out", str(out), "--quiet"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("orbitjax: error: "), err
+    assert message in err[0]
+    assert "Traceback" not in err[0]
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_usage_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--duration"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "expected one argument" in err[0]
+
+
+def test_bad_input_exit_code_from_shell(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "orbitjax", "run", str(tmp_path / "x.toml")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_help_documents_commands_and_options(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--out", "--start", "--duration", "--step", "--resolution", "--tle", "--stage-by",
+                   "--elevation-sweep", "--save-raster", "--chunk-steps"):
+        assert option in text
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    top = capsys.readouterr().out
+    for command in ("run", "compare", "export-tle", "scenarios"):
+        assert command in top
+
+
+def test_export_tle_round_trips_through_python_sgp4(tiny, tmp_path):
+    from sgp4.api import Satrec
+
+    path = tmp_path / "tiny.tle"
+    assert main(["export-tle", str(tiny), "--stage", "1", "--out", str(path)]) == 0
+    lines = path.read_text().splitlines()
+    assert len(lines) == 9
+    for i in range(0, 9, 3):
+        sat = Satrec.twoline2rv(lines[i + 1], lines[i + 2])
+        # SGP4 recovers the shell's semi-major axis from the Kozai mean motion.
+        assert abs(sat.a * sat.radiusearthkm - (6378.137 + 630.0)) < 0.05  # 50 m: 8-decimal rev/day rounding
+        assert abs(np.degrees(sat.inclo) - 51.9) < 1e-4

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -295,12 +295,14 @@ def compare_plot(ds_stages: xr.Dataset, path: str | os.PathLike, *, min_elevatio
     ax2.set_xlabel("stage")
 
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    # a unique name in the same directory (same file system, so os.replace is atomic);
+    # opened "xb" rather than with mkstemp so the file gets the usual umask permissions
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "xb") as fh:
             fig.savefig(fh, format="png", dpi=120)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path

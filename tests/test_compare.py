@@ -246,3 +246,20 @@ def test_elevation_sweep(tmp_path):
     stage_dataset(1, "KF-01", "2025-07-16T06:30:00Z", 24).to_netcdf(tmp_path / "c_stage1.nc")
     with pytest.raises(ValueError, match="different min_elevation"):
         open_stages(tmp_path)
+
+
+@pytest.mark.slow
+def test_pipeline_files_end_to_end(tmp_path):
+    # Real stage files from the pipeline. Independent check: the time mean of the
+    # area-weighted covered fraction equals the area mean of percent_time_covered / 100.
+    from orbitjax.scenario import load_scenario
+    from orbitjax.stages import run
+
+    scenario = load_scenario("kuiper_falcon9").with_analysis(duration_s=1800.0, step_s=120.0, resolution_deg=10.0)
+    paths = run(scenario, tmp_path, save_raster=False, progress=False)
+    ds = open_stages(tmp_path)
+    assert ds.sizes["stage"] == len(paths)
+    assert ds["stage_date"].values[-1] == "" and list(ds["n_satellites"].values) == sorted(ds["n_satellites"].values)
+    for s in stage_summaries(ds):
+        assert s["mean_coverage_fraction"] == pytest.approx(s["percent_time_covered_global"] / 100, abs=1e-9)
+    assert len(compare_table(ds).splitlines()) == 2 + len(paths)

@@ -23,6 +23,7 @@ from .io.netcdf import write_netcdf as write_netcdf
 from .io.omm import read_omm as read_omm
 from .io.tle import read_tle as read_tle
 from .io.tle import write_tle as write_tle
+from .propagation import propagate as propagate
 from .scenario import Scenario as Scenario
 from .scenario import load_preset as load_preset
 from .scenario import load_scenario as load_scenario

@@ -184,7 +184,7 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_export_tle(args) -> int:
-    from .export import constellation_to_satellites  # noqa: PLC0415
+    from .export import constellation_to_satellites, synthetic_designators  # noqa: PLC0415
     from .io.tle import format_tle, write_tle
     from .scenario import load_scenario
 
@@ -196,7 +196,14 @@ def _cmd_export_tle(args) -> int:
     sats = stages[k - 1].satellites
     if not hasattr(sats, "a_km"):
         raise ValueError(f"stage {k} already comes from a catalogue; nothing to export")
-    tles = constellation_to_satellites(sats, first_norad_id=args.first_norad_id)
+    launches = sorted(scenario.launches, key=lambda launch: launch.date)
+    designators = ""
+    if k <= len(launches):  # launch stages: one synthetic COSPAR launch per launch
+        designators = synthetic_designators(
+            [launch.date.astype("datetime64[Y]").astype(int) + 1970 for launch in launches[:k]],
+            [launch.satellites for launch in launches[:k]],
+        )
+    tles = constellation_to_satellites(sats, first_norad_id=args.first_norad_id, intl_designator=designators)
     if args.out:
         write_tle(args.out, tles)
         print(f"wrote {len(tles)} TLEs to {args.out}", file=sys.stderr)

@@ -38,7 +38,35 @@ def kozai_mean_motion(a_km, e, inc_rad, gravity=WGS72, iterations: int = 8) -> n
     return n_k
 
 
-def constellation_to_satellites(constellation: Constellation, *, first_norad_id: int = 90000) -> Satellites:
+_PIECE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # COSPAR piece letters skip I and O
+
+
+def piece_letters(k: int) -> str:
+    """COSPAR piece designation of the k-th object (0 -> 'A', 23 -> 'Z', 24 -> 'AA')."""
+    n = len(_PIECE_LETTERS)
+    if k < n:
+        return _PIECE_LETTERS[k]
+    k -= n
+    if k < n * n:
+        return _PIECE_LETTERS[k // n] + _PIECE_LETTERS[k % n]
+    k -= n * n
+    return _PIECE_LETTERS[k // (n * n)] + _PIECE_LETTERS[(k // n) % n] + _PIECE_LETTERS[k % n]
+
+
+def synthetic_designators(launch_years, counts, first_launch_number: int = 901) -> np.ndarray:
+    """Synthetic COSPAR designators 'YYYY-9NNP' for consecutive launches of ``counts`` objects.
+
+    Launch numbers from 901 up mark them as synthetic (no year has had 900 launches).
+    """
+    out = []
+    for k, (year, n) in enumerate(zip(launch_years, counts)):
+        out += [f"{int(year):04d}-{first_launch_number + k:03d}{piece_letters(i)}" for i in range(int(n))]
+    return np.array(out)
+
+
+def constellation_to_satellites(
+    constellation: Constellation, *, first_norad_id: int = 90000, intl_designator=""
+) -> Satellites:
     """SGP4 element sets for a designed constellation (synthetic NORAD ids from ``first_norad_id``)."""
     c = constellation
     inc = np.radians(c.inc_deg)
@@ -52,4 +80,5 @@ def constellation_to_satellites(constellation: Constellation, *, first_norad_id:
         argpo_rad=np.radians(c.argp_deg),
         mo_rad=np.radians(c.mean_anomaly_deg),
         name=c.name,
+        intl_designator=intl_designator,
     )

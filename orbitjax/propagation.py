@@ -101,7 +101,7 @@ def _inertial_states(model, dt_s, deep_space: bool = True):
     if isinstance(model, KeplerModel):
         r, v = kepler_j2_states(model.elements, dt_s, WGS84)
         return r, v, jnp.zeros(dt_s.shape, jnp.int32)
-    r, v, err = sgp4_kernel._sgp4_propagate_jit(
+    r, v, err = sgp4_kernel.sgp4_propagate(
         model.params, dt_s / 60.0, gravity=sgp4_kernel.WGS72, opsmode="i",
         deep_space=deep_space, dtype=dt_s.dtype,
     )
@@ -129,19 +129,61 @@ def deep_space_needed(model) -> bool:
     return isinstance(model, Sgp4Model) and bool(np.any(np.asarray(model.params.method_deep)))
 
 
-def propagate_arrays(satellites, times, *, frame: str = "teme"):
+def propagate_arrays(satellites, times, *, frame: str = "teme", max_block: int = 4_000_000):
     """Positions (sat, time, 3) km, velocities (sat, time, 3) km/s and error codes (sat, time).
 
     ``frame`` is 'teme' (inertial; for Kepler shells the true-equator frame their
-    RAAN is measured in) or 'ecef' (pseudo-Earth-fixed).
+    RAAN is measured in) or 'ecef' (pseudo-Earth-fixed). Work is split into time
+    blocks of at most ``max_block`` satellite-epochs to bound device memory.
     """
     if frame not in ("teme", "ecef"):
         raise ValueError(f"frame must be 'teme' or 'ecef', got {frame!r}")
     times = np.atleast_1d(as_datetime64(times))
     model, epochs = make_model(satellites)
-    dt_s = seconds_since(times[None, :], epochs[:, None])
-    r, v, err = _inertial_states(model, jnp.asarray(dt_s), deep_space_needed(model))
-    if frame == "ecef":
-        w, f = jd2_from_datetime64(times)
-        r, v = teme_to_ecef_rv(r, v, gmst82(jnp.asarray(w), jnp.asarray(f))[None, :])
-    return np.asarray(r), np.asarray(v), np.asarray(err)
+    deep = deep_space_needed(model)
+    n_sat = len(satellites)
+    block = max(1, max_block // max(n_sat, 1))
+    r_out = np.empty((n_sat, times.size, 3))
+    v_out = np.empty((n_sat, times.size, 3))
+    e_out = np.empty((n_sat, times.size), np.int32)
+    for start in range(0, times.size, block):
+        t = times[start : start + block]
+        dt_s = seconds_since(t[None, :], epochs[:, None])
+        r, v, err = _inertial_states(model, jnp.asarray(dt_s), deep)
+        if frame == "ecef":
+            w, f = jd2_from_datetime64(t)
+            r, v = teme_to_ecef_rv(r, v, gmst82(jnp.asarray(w), jnp.asarray(f))[None, :])
+        sl = slice(start, start + t.size)
+        r_out[:, sl], v_out[:, sl], e_out[:, sl] = np.asarray(r), np.asarray(v), np.asarray(err)
+    return r_out, v_out, e_out
+
+
+def propagate(satellites, times, *, frame: str = "teme"):
+    """Propagate a catalogue (SGP4/SDP4) or a designed constellation (Kepler + J2).
+
+    Args:
+      satellites: :class:`~orbitjax.catalog.Satellites` (from ``read_tle``/``read_omm``)
+        or a :class:`~orbitjax.constellation.Constellation`.
+      times: absolute UTC times: numpy datetime64, ISO strings, datetimes, or
+        anything pandas can parse.
+      frame: 'teme' (default) or 'ecef'.
+
+    Returns:
+      xarray.Dataset with ``position_teme(sat, time, xyz)`` km,
+      ``velocity_teme(sat, time, xyz)`` km/s (``_ecef`` with frame='ecef') and
+      ``error_code(sat, time)``; failed states are NaN with a non-zero code.
+    """
+    from .io.dataset import propagation_dataset  # noqa: PLC0415 (keeps xarray out of the kernels' path)
+
+    times = np.atleast_1d(as_datetime64(times))
+    r, v, err = propagate_arrays(satellites, times, frame=frame)
+    return propagation_dataset(
+        times=times,
+        sat_names=satellites.name,
+        norad_id=getattr(satellites, "norad_id", None),
+        position_km=r,
+        velocity_km_s=v,
+        error_code=err,
+        frame=frame,
+        attrs={"propagation_model": model_name(satellites)},
+    )

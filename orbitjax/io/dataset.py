@@ -133,3 +133,41 @@ def coverage_dataset(
         ds[name].attrs.update(VARIABLE_ATTRS.get(name, {}))
     ds.attrs.update({"Conventions": CONVENTIONS, **(attrs or {})})
     return ds
+
+
+def propagation_dataset(
+    *,
+    times: np.ndarray,
+    sat_names: np.ndarray,
+    norad_id: np.ndarray | None,
+    position_km: np.ndarray,
+    velocity_km_s: np.ndarray,
+    error_code: np.ndarray,
+    frame: str,
+    attrs: dict | None = None,
+) -> xr.Dataset:
+    """Wrap propagated states: ``position_{frame}(sat, time, xyz)`` km, ``velocity_{frame}`` km/s,
+    ``error_code(sat, time)`` (0 = ok; SGP4 codes 1-6, NaN states where non-zero)."""
+    frame_text = {"teme": "TEME (true equator, mean equinox)", "ecef": "Earth-fixed (pseudo-Earth-fixed)"}[frame]
+    ds = xr.Dataset(
+        {
+            f"position_{frame}": ((SAT, TIME, XYZ), np.asarray(position_km, np.float64),
+                                  {"long_name": f"position, {frame_text}", "units": "km"}),
+            f"velocity_{frame}": ((SAT, TIME, XYZ), np.asarray(velocity_km_s, np.float64),
+                                  {"long_name": f"velocity, {frame_text}", "units": "km s-1"}),
+            "error_code": ((SAT, TIME), np.asarray(error_code, np.int8),
+                           {"long_name": "propagation error code (0 ok; SGP4 codes 1-6)", "units": "1",
+                            "flag_values": np.arange(7, dtype=np.int8),
+                            "flag_meanings": "ok mean_eccentricity mean_motion perturbed_eccentricity "
+                                             "semi_latus_rectum suborbital decayed"}),
+        },
+        coords={TIME: np.asarray(times, "datetime64[ns]"), SAT: np.asarray(sat_names).astype(str),
+                XYZ: np.array(["x", "y", "z"])},
+    )
+    if norad_id is not None:
+        ds = ds.assign_coords(norad_id=((SAT,), np.asarray(norad_id, np.int64), {"long_name": "NORAD catalogue number"}))
+    for name, a in COORD_ATTRS.items():
+        if name in ds.coords:
+            ds[name].attrs.update(a)
+    ds.attrs.update({"Conventions": CONVENTIONS, **(attrs or {})})
+    return ds

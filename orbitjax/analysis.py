@@ -81,7 +81,7 @@ def _pad_sats(model, min_el, n_pad: int):
 def _progress(total: int, desc: str, enabled):
     if enabled is None:
         enabled = sys.stderr.isatty()
-    from tqdm.auto import tqdm  # noqa: PLC0415
+    from tqdm import tqdm  # noqa: PLC0415 (plain text bar: works in terminals, logs and notebooks)
 
     return tqdm(total=total, desc=desc, unit="step", disable=not enabled, leave=False, file=sys.stderr)
 

@@ -130,7 +130,7 @@ def coverage(
     step_ns = np.diff(times.astype(np.int64))
     if step_ns.size and (np.any(step_ns <= 0) or np.any(step_ns != step_ns[0])):
         raise ValueError("times must be strictly increasing and regularly spaced (figures of merit assume a fixed step)")
-    step_s = float(step_ns[0]) * 1e-9 if step_ns.size else 1.0
+    step_s = float(step_ns[0]) / 1e9 if step_ns.size else 1.0
     grid = make_grid(resolution_deg)
     n_sat = len(satellites)
     if n_sat == 0:
@@ -162,7 +162,7 @@ def coverage(
 
     ref = times[0]
     offset_s = jnp.pad(jnp.asarray(time_offsets(epochs, ref)), (0, n_pad))
-    t_all = (times.astype(np.int64) - ref.astype(np.int64)).astype(np.float64) * 1e-9
+    t_all = (times.astype(np.int64) - ref.astype(np.int64)).astype(np.float64) / 1e9
     jd_w_all, jd_f_all = jd2_from_datetime64(times)
     area = jnp.asarray(grid.cell_area_fraction())
     model, min_el = _pad_sats(model, jnp.asarray(np.radians(masks)), n_pad)

@@ -25,6 +25,7 @@ from .kernels.kepler import KeplerElements, kepler_j2_positions, kepler_j2_state
 from .timescales import as_datetime64, jd2_from_datetime64, seconds_since
 
 _SGP4_EPOCH_JD_1950 = 2433281.5
+INIT_BUCKET = 64
 
 
 class KeplerModel(NamedTuple):
@@ -61,18 +62,23 @@ def make_model(satellites):
         return KeplerModel(elements), as_datetime64(c.epoch)
     if isinstance(satellites, Satellites):
         s = satellites
+        n = len(s)
+        # Pad to a bucket (repeating the last row) so catalogues of similar size share
+        # one compilation of the initialiser; the padding is sliced off again.
+        rows = np.minimum(np.arange(-(-n // INIT_BUCKET) * INIT_BUCKET), n - 1)
         params = sgp4_kernel.sgp4_init(
-            epoch_days_1950=(s.epoch_jd - _SGP4_EPOCH_JD_1950) + s.epoch_jd_frac,
-            bstar=s.bstar_per_er,
-            ndot=s.ndot_rad_min2,
-            nddot=s.nddot_rad_min3,
-            ecco=s.ecco,
-            argpo=s.argpo_rad,
-            inclo=s.inclo_rad,
-            mo=s.mo_rad,
-            no_kozai=s.no_kozai_rad_min,
-            nodeo=s.nodeo_rad,
+            epoch_days_1950=((s.epoch_jd - _SGP4_EPOCH_JD_1950) + s.epoch_jd_frac)[rows],
+            bstar=s.bstar_per_er[rows],
+            ndot=s.ndot_rad_min2[rows],
+            nddot=s.nddot_rad_min3[rows],
+            ecco=s.ecco[rows],
+            argpo=s.argpo_rad[rows],
+            inclo=s.inclo_rad[rows],
+            mo=s.mo_rad[rows],
+            no_kozai=s.no_kozai_rad_min[rows],
+            nodeo=s.nodeo_rad[rows],
         )
+        params = jax.tree_util.tree_map(lambda x: x[:n], params)
         return Sgp4Model(params), as_datetime64(s.epoch)
     raise TypeError(
         f"expected an orbitjax Constellation or Satellites catalogue, got {type(satellites).__name__}"
@@ -92,7 +98,7 @@ def max_radius_km(satellites) -> float:
 def time_offsets(epochs, reference) -> np.ndarray:
     """(sat,) seconds from each satellite's epoch to ``reference`` (exact ns arithmetic)."""
     ref = as_datetime64(reference).astype(np.int64)
-    return (ref - as_datetime64(epochs).astype(np.int64)).astype(np.float64) * 1e-9
+    return (ref - as_datetime64(epochs).astype(np.int64)).astype(np.float64) / 1e9
 
 
 @partial(jax.jit, static_argnames=("deep_space",))

@@ -34,6 +34,13 @@ def default_save_raster(scenario: Scenario) -> bool:
     return n_t * grid.n_lat * grid.n_lon * 2 <= RASTER_DEFAULT_LIMIT_BYTES
 
 
+def default_save_positions(scenario: Scenario, n_sat: int) -> bool:
+    """Store sat_position_ecef (float32) unless it would exceed the raster limit."""
+    a = scenario.analysis
+    n_t = int(np.ceil(a.duration_s / a.step_s))
+    return n_t * n_sat * 3 * 4 <= RASTER_DEFAULT_LIMIT_BYTES
+
+
 def _stage_attrs(scenario: Scenario, stage: Stage) -> dict:
     from . import __version__  # noqa: PLC0415 (avoid an import cycle at module load)
 
@@ -73,6 +80,7 @@ def stage_datasets(
             resolution_deg=a.resolution_deg,
             chunk_steps=a.chunk_steps,
             save_raster=raster,
+            save_positions=default_save_positions(scenario, len(stage.satellites)),
             elevation_sweep_deg=elevation_sweep_deg,
             progress=progress,
             attrs=_stage_attrs(scenario, stage),

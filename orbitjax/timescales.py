@@ -61,7 +61,7 @@ def datetime64_from_jd2(jd_whole, jd_frac) -> np.ndarray:
 def seconds_since(times, epoch) -> np.ndarray:
     """Elapsed seconds from ``epoch`` (broadcast) to ``times``, from integer nanoseconds."""
     dt_ns = as_datetime64(times).astype(np.int64) - as_datetime64(epoch).astype(np.int64)
-    return dt_ns.astype(np.float64) * 1e-9
+    return dt_ns.astype(np.float64) / 1e9
 
 
 def time_grid(start, duration_s: float, step_s: float) -> np.ndarray:

@@ -173,3 +173,40 @@ def test_export_tle_round_trips_through_python_sgp4(tiny, tmp_path):
         # SGP4 recovers the shell's semi-major axis from the Kozai mean motion.
         assert abs(sat.a * sat.radiusearthkm - (6378.137 + 630.0)) < 0.05  # 50 m: 8-decimal rev/day rounding
         assert abs(np.degrees(sat.inclo) - 51.9) < 1e-4
+
+
+def test_compare_on_a_real_run(tiny, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "L1" in table and "full" in table
+    assert (out / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_from_tle_stages_by_launch(tmp_path, capsys):
+    from orbitjax.scenario import bundled_data_dir
+
+    out = tmp_path / "o"
+    tle = bundled_data_dir() / "kuiper_falcon9_synthetic.tle"
+    assert main(["run", "--tle", str(tle), "--stage-by", "launch", "--duration", "10min", "--resolution", "5",
+                 "--out", str(out), "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "kuiper_falcon9_stage1_2025-901.nc", "kuiper_falcon9_stage2_2025-902.nc", "kuiper_falcon9_stage3_2025-903.nc"]
+    with xr.open_dataset(out / "kuiper_falcon9_stage3_2025-903.nc") as ds:
+        assert ds.sizes["sat"] == 72 and "SGP4" in ds.attrs["propagation_model"]
+
+
+def test_bad_tle_file_is_one_line(tmp_path, capsys):
+    from orbitjax.scenario import bundled_data_dir
+
+    lines = (bundled_data_dir() / "kuiper_falcon9_synthetic.tle").read_text().splitlines()
+    lines[1] = lines[1][:-1] + str((int(lines[1][-1]) + 1) % 10)  # break the checksum
+    bad = tmp_path / "bad.tle"
+    bad.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "o"
+    assert main(["run", "--tle", str(bad), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.tle line 2" in err[0] and "checksum" in err[0]
+    assert not out.exists()

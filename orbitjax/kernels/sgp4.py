@@ -35,6 +35,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ._sgp4_math import atan2, sincos
+from ._sgp4_math import fmod as _fmod
 from .sgp4_deep import dpper, dspace
 from .sgp4_init import sgp4init_constants
 
@@ -235,7 +237,7 @@ def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space:
     # isimp != 1 terms (the d2.. t5cof constants are zero for isimp satellites)
     full = ~p.isimp
     delomg = p.omgcof * t
-    delmtemp = 1.0 + p.eta * jnp.cos(xmdf)
+    delmtemp = 1.0 + p.eta * sincos(xmdf)[1]
     delm = p.xmcof * (delmtemp * delmtemp * delmtemp - p.delmo)
     temp = delomg + delm
     mm = jnp.where(full, xmdf + temp, xmdf)
@@ -243,7 +245,7 @@ def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space:
     t3 = t2 * t
     t4 = t3 * t
     tempa = jnp.where(full, tempa - p.d2 * t2 - p.d3 * t3 - p.d4 * t4, tempa)
-    tempe = jnp.where(full, tempe + p.bstar * p.cc5 * (jnp.sin(mm) - p.sinmao), tempe)
+    tempe = jnp.where(full, tempe + p.bstar * p.cc5 * (sincos(mm)[0] - p.sinmao), tempe)
     templ = jnp.where(full, templ + p.t3cof * t3 + t4 * (p.t4cof + t * p.t5cof), templ)
 
     shape = t.shape
@@ -261,21 +263,24 @@ def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space:
         nm = jnp.where(deep, nm_d, nm)
 
     err2 = nm <= 0.0
-    am = jnp.power(xke / nm, x2o3) * tempa * tempa
-    nm = xke / jnp.power(am, 1.5)
+    if deep_space:
+        am = jnp.power(xke / nm, x2o3) * tempa * tempa
+    else:  # nm is the constant no_unkozai: take the power once per satellite
+        am = jnp.power(xke / p.no_unkozai, x2o3) * tempa * tempa
+    nm = xke / (am * jnp.sqrt(am))  # pow(am, 1.5) of the reference, to 1 ulp
     em = em - tempe
     err1 = (em >= 1.0) | (em < -0.001)
     em = jnp.where(em < 1.0e-6, 1.0e-6, em)
     mm = mm + p.no_unkozai * templ
     xlm = mm + argpm + nodem
-    nodem = jnp.fmod(nodem, TWOPI)
-    argpm = jnp.fmod(argpm, TWOPI)
-    xlm = jnp.fmod(xlm, TWOPI)
-    mm = jnp.fmod(xlm - argpm - nodem, TWOPI)
+    nodem = _fmod(nodem, TWOPI)
+    argpm = _fmod(argpm, TWOPI)
+    xlm = _fmod(xlm, TWOPI)
+    mm = _fmod(xlm - argpm - nodem, TWOPI)
 
     # ----------------- compute extra mean quantities -------------
-    sinim = jnp.sin(inclm)
-    cosim = jnp.cos(inclm)
+    # (inclm is the constant inclo unless deep space: then once per satellite)
+    sinim, cosim = sincos(inclm if deep_space else p.inclo)
 
     # -------------------- add lunar-solar periodics --------------
     ep = em
@@ -304,8 +309,7 @@ def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space:
         argpp = jnp.where(deep, argpp_d, argpp)
         mp = jnp.where(deep, mp_d, mp)
         # -------------------- long period periodics ------------------
-        sinip_d = jnp.sin(xincp)
-        cosip_d = jnp.cos(xincp)
+        sinip_d, cosip_d = sincos(xincp)
         sinip = jnp.where(deep, sinip_d, sinip)
         cosip = jnp.where(deep, cosip_d, cosip)
         aycof = jnp.where(deep, -0.5 * j3oj2 * sinip, aycof)
@@ -313,13 +317,14 @@ def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space:
         den = jnp.where(jnp.abs(cosip + 1.0) > 1.5e-12, 1.0 + cosip, temp4)
         xlcof = jnp.where(deep, -0.25 * j3oj2 * sinip * (3.0 + 5.0 * cosip) / den, xlcof)
 
-    axnl = ep * jnp.cos(argpp)
+    sinargpp, cosargpp = sincos(argpp)
+    axnl = ep * cosargpp
     temp = 1.0 / (am * (1.0 - ep * ep))
-    aynl = ep * jnp.sin(argpp) + temp * aycof
+    aynl = ep * sinargpp + temp * aycof
     xl = mp + argpp + nodep + temp * xlcof * axnl
 
     # --------------------- solve kepler's equation ---------------
-    u = jnp.fmod(xl - nodep, TWOPI)
+    u = _fmod(xl - nodep, TWOPI)
     tol = 1.0e-12 if dtype == jnp.float64 else 1.0e-6
 
     def kep_cond(state):
@@ -329,8 +334,7 @@ def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space:
     def kep_body(state):
         eo1, tem5, sineo1, coseo1, ktr = state
         active = jnp.abs(tem5) >= tol
-        s = jnp.sin(eo1)
-        c = jnp.cos(eo1)
+        s, c = sincos(eo1)
         d = (u - aynl * c + axnl * s - eo1) / (1.0 - c * axnl - s * aynl)
         d = jnp.clip(d, -0.95, 0.95)
         return (
@@ -359,7 +363,7 @@ def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space:
     temp = esine / (1.0 + betal)
     sinu = am / rl * (sineo1 - aynl - axnl * temp)
     cosu = am / rl * (coseo1 - axnl + aynl * temp)
-    su = jnp.arctan2(sinu, cosu)
+    su = atan2(sinu, cosu)
     sin2u = (cosu + cosu) * sinu
     cos2u = 1.0 - 2.0 * sinu * sinu
     temp = 1.0 / pl
@@ -380,12 +384,9 @@ def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space:
     rvdot = rvdotl + nm * temp1 * (x1mth2 * cos2u + 1.5 * con41) / xke
 
     # --------------------- orientation vectors -------------------
-    sinsu = jnp.sin(su)
-    cossu = jnp.cos(su)
-    snod = jnp.sin(xnode)
-    cnod = jnp.cos(xnode)
-    sini = jnp.sin(xinc)
-    cosi = jnp.cos(xinc)
+    sinsu, cossu = sincos(su)
+    snod, cnod = sincos(xnode)
+    sini, cosi = sincos(xinc)
     xmx = -snod * cosi
     xmy = cnod * cosi
     ux = xmx * sinsu + cnod * cossu
@@ -487,14 +488,35 @@ def _per_sat(params: Sgp4Params) -> Sgp4Params:
     return Sgp4Params(*(x[:, None] for x in params))
 
 
-@partial(jax.jit, static_argnames=("gravity", "opsmode", "deep_space", "dtype"))
-def _sgp4_propagate_jit(params, tsince_min, *, gravity, opsmode, deep_space, dtype):
+@partial(jax.jit, static_argnames=("gravity", "opsmode", "deep_space", "dtype", "sat_chunk"))
+def _sgp4_propagate_jit(params, tsince_min, *, gravity, opsmode, deep_space, dtype, sat_chunk):
     params = params.astype(dtype)
     t = tsince_min.astype(dtype)
     nsat = params.ecco.shape[0]
     if t.ndim == 1:
         t = jnp.broadcast_to(t[None, :], (nsat, t.shape[0]))
-    return _sgp4_core(_per_sat(params), t, gravity, opsmode, deep_space)
+    ntime = t.shape[1]
+    if sat_chunk >= nsat:
+        return _sgp4_core(_per_sat(params), t, gravity, opsmode, deep_space)
+    # Blocks of sat_chunk satellites, one after the other (lax.map): the padded
+    # rows repeat satellite 0 and are dropped at the end.
+    nblock = -(-nsat // sat_chunk)
+    pad = nblock * sat_chunk - nsat
+    idx = jnp.concatenate([jnp.arange(nsat), jnp.zeros(pad, jnp.int32)])
+    pb = Sgp4Params(*(x[idx].reshape((nblock, sat_chunk)) for x in params))
+    tb = t[idx].reshape((nblock, sat_chunk, ntime))
+
+    def block(args):
+        pk, tk = args
+        return _sgp4_core(_per_sat(pk), tk, gravity, opsmode, deep_space)
+
+    r, v, e = lax.map(block, (pb, tb))
+    n = nblock * sat_chunk
+    return (
+        r.reshape((n, ntime, 3))[:nsat],
+        v.reshape((n, ntime, 3))[:nsat],
+        e.reshape((n, ntime))[:nsat],
+    )
 
 
 def sgp4_propagate(
@@ -505,6 +527,7 @@ def sgp4_propagate(
     opsmode: str = "i",
     dtype=None,
     deep_space: bool | None = None,
+    chunk_points: int | None = None,
 ):
     """Propagate SGP4 element sets to times since their epochs (AIAA 2006-6753 ``sgp4``).
 
@@ -541,6 +564,9 @@ def sgp4_propagate(
             deep_space = bool(np.any(np.asarray(params.method_deep)))
         except jax.errors.TracerArrayConversionError:
             deep_space = True
+    ntime = t.shape[-1]
+    sat_chunk = nsat if chunk_points is None else max(1, chunk_points // max(ntime, 1))
     return _sgp4_propagate_jit(
-        params, t, gravity=gravity, opsmode=opsmode, deep_space=bool(deep_space), dtype=dtype
+        params, t, gravity=gravity, opsmode=opsmode, deep_space=bool(deep_space), dtype=dtype,
+        sat_chunk=min(sat_chunk, nsat),
     )

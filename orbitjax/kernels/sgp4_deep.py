@@ -5,7 +5,8 @@ AIAA 2006-6753 (2006), and its reference C++ (2020 revision) as shipped in
 python-sgp4 (``sgp4/propagation.py``). Vallado's variable names are kept so the
 code can be compared line by line; every ``if`` of the reference becomes a mask
 and ``jnp.where`` so that any mix of satellites runs in one call with static
-shapes. The reference's ``fmod`` (C, truncating) is ``jnp.fmod`` here.
+shapes. The reference's ``fmod`` (C, truncating) is ``jnp.fmod`` at initialisation and
+the vectorised ``_sgp4_math.fmod`` (same to one ulp) in the time-dependent code.
 
 All functions are elementwise: arguments are arrays of one common rank (the
 callers pass (sat, 1) per-satellite constants against (sat, time) states) and
@@ -19,6 +20,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 from jax import lax
+
+from ._sgp4_math import atan2, sincos
+from ._sgp4_math import fmod as _fmod
 
 TWOPI = 2.0 * jnp.pi
 PI = jnp.pi
@@ -278,20 +282,20 @@ def dpper(p, t, ep, inclp, nodep, argpp, mp, opsmode: str):
     """
     # --------------- calculate time varying periodics -----------
     zm = p.zmos + ZNS * t
-    zf = zm + 2.0 * ZES * jnp.sin(zm)
-    sinzf = jnp.sin(zf)
+    zf = zm + 2.0 * ZES * sincos(zm)[0]
+    sinzf, coszf = sincos(zf)
     f2 = 0.5 * sinzf * sinzf - 0.25
-    f3 = -0.5 * sinzf * jnp.cos(zf)
+    f3 = -0.5 * sinzf * coszf
     ses = p.se2 * f2 + p.se3 * f3
     sis = p.si2 * f2 + p.si3 * f3
     sls = p.sl2 * f2 + p.sl3 * f3 + p.sl4 * sinzf
     sghs = p.sgh2 * f2 + p.sgh3 * f3 + p.sgh4 * sinzf
     shs = p.sh2 * f2 + p.sh3 * f3
     zm = p.zmol + ZNL * t
-    zf = zm + 2.0 * ZEL * jnp.sin(zm)
-    sinzf = jnp.sin(zf)
+    zf = zm + 2.0 * ZEL * sincos(zm)[0]
+    sinzf, coszf = sincos(zf)
     f2 = 0.5 * sinzf * sinzf - 0.25
-    f3 = -0.5 * sinzf * jnp.cos(zf)
+    f3 = -0.5 * sinzf * coszf
     sel = p.ee2 * f2 + p.e3 * f3
     sil = p.xi2 * f2 + p.xi3 * f3
     sll = p.xl2 * f2 + p.xl3 * f3 + p.xl4 * sinzf
@@ -306,8 +310,7 @@ def dpper(p, t, ep, inclp, nodep, argpp, mp, opsmode: str):
     # init == 'n': peo, pinco, plo, pgho, pho are zero (see docstring).
     inclp = inclp + pinc
     ep = ep + pe
-    sinip = jnp.sin(inclp)
-    cosip = jnp.cos(inclp)
+    sinip, cosip = sincos(inclp)
 
     # ----------------- apply periodics directly (inclp >= 0.2) ------------
     ph_d = ph / sinip
@@ -317,20 +320,19 @@ def dpper(p, t, ep, inclp, nodep, argpp, mp, opsmode: str):
     mp_d = mp + pl
 
     # ---- apply periodics with lyddane modification (inclp < 0.2) ----
-    sinop = jnp.sin(nodep)
-    cosop = jnp.cos(nodep)
+    sinop, cosop = sincos(nodep)
     alfdp = sinip * sinop
     betdp = sinip * cosop
     dalf = ph * cosop + pinc * cosip * sinop
     dbet = -ph * sinop + pinc * cosip * cosop
     alfdp = alfdp + dalf
     betdp = betdp + dbet
-    nodep_l = jnp.fmod(nodep, TWOPI)
+    nodep_l = _fmod(nodep, TWOPI)
     if opsmode == "a":
         nodep_l = jnp.where(nodep_l < 0.0, nodep_l + TWOPI, nodep_l)
     xls = mp + argpp + pl + pgh + (cosip - pinc * sinip) * nodep_l
     xnoh = nodep_l
-    nodep_l = jnp.arctan2(alfdp, betdp)
+    nodep_l = atan2(alfdp, betdp)
     if opsmode == "a":
         nodep_l = jnp.where(nodep_l < 0.0, nodep_l + TWOPI, nodep_l)
     nodep_l = jnp.where(
@@ -569,7 +571,7 @@ def dspace(p, t, em, argpm, inclm, mm, nodem, nm):
     stepn = -720.0
     step2 = 259200.0
 
-    theta = jnp.fmod(p.gsto + t * RPTIM, TWOPI)
+    theta = _fmod(p.gsto + t * RPTIM, TWOPI)
     em = em + p.dedt * t
     inclm = inclm + p.didt * t
     argpm = argpm + p.domdt * t
@@ -581,34 +583,32 @@ def dspace(p, t, em, argpm, inclm, mm, nodem, nm):
 
     def dot_terms(xli, xni, atime):
         # ----------- near - synchronous resonance terms -------
-        xndt1 = (
-            p.del1 * jnp.sin(xli - fasx2)
-            + p.del2 * jnp.sin(2.0 * (xli - fasx4))
-            + p.del3 * jnp.sin(3.0 * (xli - fasx6))
-        )
-        xnddt1 = (
-            p.del1 * jnp.cos(xli - fasx2)
-            + 2.0 * p.del2 * jnp.cos(2.0 * (xli - fasx4))
-            + 3.0 * p.del3 * jnp.cos(3.0 * (xli - fasx6))
-        )
+        s1, c1 = sincos(xli - fasx2)
+        s2, c2 = sincos(2.0 * (xli - fasx4))
+        s3, c3 = sincos(3.0 * (xli - fasx6))
+        xndt1 = p.del1 * s1 + p.del2 * s2 + p.del3 * s3
+        xnddt1 = p.del1 * c1 + 2.0 * p.del2 * c2 + 3.0 * p.del3 * c3
         # --------- near - half-day resonance terms --------
         xomi = p.argpo + p.argpdot * atime
         x2omi = xomi + xomi
         x2li = xli + xli
+        sa, ca = sincos(x2omi + xli - g22)
+        sb, cb = sincos(xli - g22)
+        sc, cc = sincos(xomi + xli - g32)
+        sd, cd = sincos(-xomi + xli - g32)
+        se, ce = sincos(x2omi + x2li - g44)
+        sf, cf = sincos(x2li - g44)
+        sg, cg = sincos(xomi + xli - g52)
+        sh, ch = sincos(-xomi + xli - g52)
+        si, ci = sincos(xomi + x2li - g54)
+        sj, cj = sincos(-xomi + x2li - g54)
         xndt2 = (
-            p.d2201 * jnp.sin(x2omi + xli - g22) + p.d2211 * jnp.sin(xli - g22)
-            + p.d3210 * jnp.sin(xomi + xli - g32) + p.d3222 * jnp.sin(-xomi + xli - g32)
-            + p.d4410 * jnp.sin(x2omi + x2li - g44) + p.d4422 * jnp.sin(x2li - g44)
-            + p.d5220 * jnp.sin(xomi + xli - g52) + p.d5232 * jnp.sin(-xomi + xli - g52)
-            + p.d5421 * jnp.sin(xomi + x2li - g54) + p.d5433 * jnp.sin(-xomi + x2li - g54)
+            p.d2201 * sa + p.d2211 * sb + p.d3210 * sc + p.d3222 * sd + p.d4410 * se
+            + p.d4422 * sf + p.d5220 * sg + p.d5232 * sh + p.d5421 * si + p.d5433 * sj
         )  # fmt: skip
         xnddt2 = (
-            p.d2201 * jnp.cos(x2omi + xli - g22) + p.d2211 * jnp.cos(xli - g22)
-            + p.d3210 * jnp.cos(xomi + xli - g32) + p.d3222 * jnp.cos(-xomi + xli - g32)
-            + p.d5220 * jnp.cos(xomi + xli - g52) + p.d5232 * jnp.cos(-xomi + xli - g52)
-            + 2.0 * (p.d4410 * jnp.cos(x2omi + x2li - g44)
-                     + p.d4422 * jnp.cos(x2li - g44) + p.d5421 * jnp.cos(xomi + x2li - g54)
-                     + p.d5433 * jnp.cos(-xomi + x2li - g54))
+            p.d2201 * ca + p.d2211 * cb + p.d3210 * cc + p.d3222 * cd + p.d5220 * cg
+            + p.d5232 * ch + 2.0 * (p.d4410 * ce + p.d4422 * cf + p.d5421 * ci + p.d5433 * cj)
         )  # fmt: skip
         xldot = xni + p.xfact
         xndt = jnp.where(sync, xndt1, xndt2)

@@ -74,6 +74,30 @@ class Satellites:
                 )
             object.__setattr__(self, f.name, v)
 
+    @classmethod
+    def from_records(cls, records: list[dict]) -> "Satellites":
+        """A catalogue from per-object dicts keyed by the field names (as the readers build them).
+
+        The epoch is given as ``epoch_ns`` (int nanoseconds since 1970, UTC); ``epoch_jd`` and
+        ``epoch_jd_frac`` are taken from the records when present, else derived from it.
+        """
+        def col(key, dtype):
+            return np.asarray([r[key] for r in records], dtype=dtype)
+
+        epoch = col("epoch_ns", np.int64).astype("datetime64[ns]")
+        if records and "epoch_jd" in records[0]:
+            jd, jd_frac = col("epoch_jd", np.float64), col("epoch_jd_frac", np.float64)
+        else:
+            jd, jd_frac = jd2_from_datetime64(epoch)
+        text = {"name", "intl_designator", "classification"}
+        ints = {"norad_id", "element_set_no", "rev_at_epoch"}
+        values = {
+            f.name: col(f.name, str if f.name in text else np.int64 if f.name in ints else np.float64)
+            for f in fields(cls)
+            if f.name not in ("epoch", "epoch_jd", "epoch_jd_frac")
+        }
+        return cls(epoch=epoch, epoch_jd=jd, epoch_jd_frac=jd_frac, **values)
+
     def __len__(self) -> int:
         return int(self.norad_id.shape[0])
 

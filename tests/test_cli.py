@@ -8,37 +8,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from conftest import TINY_SCENARIO
 from orbitjax.cli import main
 
-TINY = """
-[scenario]
-name = "tiny"
-
-[analysis]
-start = 2025-10-15T00:00:00Z
-duration = "20min"
-step_s = 120
-resolution_deg = 5.0
-
-[sites.pad]
-lat_deg = 28.5
-lon_deg = -80.6
-
-[[shells]]
-name = "A"
-altitude_km = 630
-inclination_deg = 51.9
-planes = 2
-sats_per_plane = 3
-min_elevation_deg = 35
-
-[[launches]]
-name = "L1"
-date = 2025-10-01T00:00:00Z
-site = "pad"
-shell = "A"
-satellites = 3
-"""
+TINY = TINY_SCENARIO
 
 
 @pytest.fixture()

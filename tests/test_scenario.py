@@ -6,39 +6,11 @@ import numpy as np
 import pytest
 
 import orbitjax
+from conftest import TINY_SCENARIO
 from orbitjax.io.scenario_file import ScenarioFileError
 from orbitjax.scenario import bundled_data_dir, bundled_scenarios, load_preset, load_scenario
 
-MINIMAL = """
-[scenario]
-name = "tiny"
-reference_stage = true
-
-[analysis]
-start = 2025-10-15T00:00:00Z
-duration = "10min"
-step_s = 60
-resolution_deg = 5.0
-
-[sites.pad]
-lat_deg = 28.5
-lon_deg = -80.6
-
-[[shells]]
-name = "A"
-altitude_km = 630
-inclination_deg = 51.9
-planes = 2
-sats_per_plane = 3
-min_elevation_deg = 35
-
-[[launches]]
-name = "L1"
-date = 2025-10-01T00:00:00Z
-site = "pad"
-shell = "A"
-satellites = 3
-"""
+MINIMAL = TINY_SCENARIO
 
 
 def write(tmp_path, text, name="s.toml"):
@@ -89,10 +61,10 @@ def test_minimal_file_and_integer_plane(tmp_path):
 @pytest.mark.parametrize(
     "old, new, message",
     [
-        ('step_s = 60', 'step_s = 60\nfoo = 1', "unknown key 'foo'"),
+        ('step_s = 120', 'step_s = 120\nfoo = 1', "unknown key 'foo'"),
         ('[scenario]', '[scenery]\nx=1\n[scenario]', "unknown scenario key 'scenery'"),
-        ('duration = "10min"', 'duration = "-1d"', "must be positive"),
-        ('duration = "10min"', 'duration = "10 fortnights"', "unknown unit"),
+        ('duration = "20min"', 'duration = "-1d"', "must be positive"),
+        ('duration = "20min"', 'duration = "10 fortnights"', "unknown unit"),
         ('inclination_deg = 51.9', 'inclination_deg = 200', "outside [0, 180]"),
         ('resolution_deg = 5.0', 'resolution_deg = 0.7', "must divide 180"),
         ('shell = "A"', 'shell = "B"', "shell 'B' is not defined"),

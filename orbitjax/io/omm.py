@@ -42,7 +42,6 @@ from math import isfinite, pi
 import numpy as np
 
 from ..catalog import Satellites
-from ..timescales import jd2_from_datetime64
 from .tle import SkippedRecord, _warn_skipped
 
 __all__ = ["OMMFormatError", "read_omm", "parse_omm"]
@@ -302,7 +301,7 @@ def parse_omm(text: str, *, format: str, source: str = "<text>", strict: bool = 
             )
         raise OMMFormatError(f"{source}: no OMM records found (the {fmt.upper()} input is empty)")
     _warn_skipped(skipped, "OMM", len(records))
-    sats = _to_satellites(records)
+    sats = Satellites.from_records(records)
     return (sats, skipped) if return_skipped else sats
 
 
@@ -343,31 +342,3 @@ def read_omm(path, *, format: str | None = None, strict: bool = True, return_ski
                 f"{path}: cannot tell the OMM format; use a .json, .csv or .xml name or pass format="
             )
     return parse_omm(text, format=fmt, source=path, strict=strict, return_skipped=return_skipped)
-
-
-def _to_satellites(records: list[dict]) -> Satellites:
-    def col(key, dtype):
-        return np.asarray([r[key] for r in records], dtype=dtype)
-
-    epoch = col("epoch_ns", np.int64).astype("datetime64[ns]")
-    jd, jd_frac = jd2_from_datetime64(epoch)
-    return Satellites(
-        name=col("name", str),
-        norad_id=col("norad_id", np.int64),
-        intl_designator=col("intl_designator", str),
-        epoch=epoch,
-        epoch_jd=jd,
-        epoch_jd_frac=jd_frac,
-        no_kozai_rad_min=col("no_kozai_rad_min", np.float64),
-        ecco=col("ecco", np.float64),
-        inclo_rad=col("inclo_rad", np.float64),
-        nodeo_rad=col("nodeo_rad", np.float64),
-        argpo_rad=col("argpo_rad", np.float64),
-        mo_rad=col("mo_rad", np.float64),
-        bstar_per_er=col("bstar_per_er", np.float64),
-        ndot_rad_min2=col("ndot_rad_min2", np.float64),
-        nddot_rad_min3=col("nddot_rad_min3", np.float64),
-        classification=col("classification", str),
-        element_set_no=col("element_set_no", np.int64),
-        rev_at_epoch=col("rev_at_epoch", np.int64),
-    )

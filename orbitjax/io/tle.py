@@ -386,32 +386,6 @@ def _split_records(lines: Iterable[str]):
         )
 
 
-def _to_satellites(records: list[dict]) -> Satellites:
-    def col(key, dtype):
-        return np.asarray([r[key] for r in records], dtype=dtype)
-
-    return Satellites(
-        name=col("name", str),
-        norad_id=col("norad_id", np.int64),
-        intl_designator=col("intl_designator", str),
-        epoch=col("epoch_ns", np.int64).astype("datetime64[ns]"),
-        epoch_jd=col("epoch_jd", np.float64),
-        epoch_jd_frac=col("epoch_jd_frac", np.float64),
-        no_kozai_rad_min=col("no_kozai_rad_min", np.float64),
-        ecco=col("ecco", np.float64),
-        inclo_rad=col("inclo_rad", np.float64),
-        nodeo_rad=col("nodeo_rad", np.float64),
-        argpo_rad=col("argpo_rad", np.float64),
-        mo_rad=col("mo_rad", np.float64),
-        bstar_per_er=col("bstar_per_er", np.float64),
-        ndot_rad_min2=col("ndot_rad_min2", np.float64),
-        nddot_rad_min3=col("nddot_rad_min3", np.float64),
-        classification=col("classification", str),
-        element_set_no=col("element_set_no", np.int64),
-        rev_at_epoch=col("rev_at_epoch", np.int64),
-    )
-
-
 def parse_tle(lines: Iterable[str], *, source: str = "<lines>", strict: bool = True, return_skipped: bool = False):
     """Parse TLE text given as lines (2-line and 3-line records, mixed).
 
@@ -449,7 +423,7 @@ def parse_tle(lines: Iterable[str], *, source: str = "<lines>", strict: bool = T
             why = f"no TLE records found in {n_lines} line(s)"
         raise TLEFormatError(f"{source}: {why}")
     _warn_skipped(skipped, "TLE", len(records))
-    sats = _to_satellites(records)
+    sats = Satellites.from_records(records)
     return (sats, skipped) if return_skipped else sats
 
 

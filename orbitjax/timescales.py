@@ -8,6 +8,8 @@ Leap seconds are not modelled inside a run (UTC is treated as uniform); UT1 = UT
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 _UNIX_EPOCH_JD = 2440587.5
@@ -26,9 +28,13 @@ def as_datetime64(times) -> np.ndarray:
     if isinstance(times, str) and times.endswith("Z"):
         times = times[:-1]  # numpy rejects the UTC designator; naive values are UTC
     try:
-        out = np.asarray(times, dtype="datetime64[ns]")
+        with warnings.catch_warnings():
+            # numpy only warns on UTC offsets ("+02:00"); pandas converts them properly.
+            warnings.simplefilter("error", UserWarning)
+            warnings.simplefilter("error", DeprecationWarning)
+            out = np.asarray(times, dtype="datetime64[ns]")
         return out[()] if out.ndim == 0 else out
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UserWarning, DeprecationWarning):
         import pandas as pd  # optional: only for inputs numpy cannot parse
 
         idx = pd.to_datetime(np.atleast_1d(times), utc=True)

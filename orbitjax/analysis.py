@@ -55,7 +55,11 @@ def _chunk_step(model, state, offset_s, t_s, jd_whole, jd_frac, min_el_rad, vali
     """
     dt_s = offset_s[:, None] + t_s[None, :]
     r = ecef_positions(model, dt_s, jd_whole, jd_frac, deep_space)
-    counts = jax.vmap(lambda e: coverage_counts(r, e, grid=grid, n_rows=n_rows, radius_km=radius_km))(min_el_rad)
+    # A static loop over the (few) masks: vmap would batch the scatter, which XLA runs ~2x slower.
+    counts = jnp.stack([
+        coverage_counts(r, min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km)
+        for e in range(min_el_rad.shape[0])
+    ])
     covered_per_row = jnp.sum(counts > 0, axis=-1, dtype=jnp.int32)  # (E, T, lat)
     fraction = covered_per_row.astype(area.dtype) @ area
     state = merit_update(state, jnp.swapaxes(counts, 0, 1), merit_config, valid)

@@ -60,6 +60,16 @@ ax1.set_xlabel("latitude (deg)"); ax1.set_ylabel("% time covered"); ax1.legend()
 full = datasets["full"]
 full.visible_count.isel(time=0).plot(ax=ax2, cmap="magma")
 ax2.set_title(f"satellites in view at {str(full.time.values[0])[:16]} UTC");"""),
+    ("md", """## Gaps, revisits and multiplicity
+
+The figures of merit are streamed over time chunks, so they cost no raster memory. Left: the longest gap
+between passes after three launches. Right: how much of the time the full constellation gives at least
+two satellites (N-asset coverage)."""),
+    ("code", """fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3.8), constrained_layout=True)
+(datasets["KF-03"].max_gap_s / 60).plot(ax=ax1, cmap="inferno_r", cbar_kwargs={"label": "max gap (min)"})
+ax1.set_title("KF-03: longest gap")
+datasets["full"].percent_time_covered_n.sel(n_assets=2).plot(ax=ax2, vmin=0, vmax=100)
+ax2.set_title("full constellation: % time with >= 2 satellites");"""),
     ("md", "## The stages side by side"),
     ("code", """rows = [summary_table(d) for d in datasets.values()]
 keys = ["stage_name", "n_satellites", "mean_coverage_fraction", "percent_time_covered_global",

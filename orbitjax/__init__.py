@@ -12,12 +12,17 @@ import jax as _jax
 if _os.environ.get("ORBITJAX_ENABLE_X64", "1") != "0":
     _jax.config.update("jax_enable_x64", True)
 
+from . import compare as compare
+from . import landmask as landmask
+from . import summaries as summaries
+from . import timescales as timescales
 from .analysis import coverage as coverage
 from .catalog import Satellites as Satellites
 from .catalog import group_by_launch as group_by_launch
 from .constellation import Constellation as Constellation
 from .constellation import from_elements as from_elements
 from .constellation import walker as walker
+from .compare import open_stages as open_stages
 from .io.netcdf import open_netcdf as open_netcdf
 from .io.netcdf import write_netcdf as write_netcdf
 from .io.omm import read_omm as read_omm

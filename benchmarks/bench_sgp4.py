@@ -45,8 +45,6 @@ def kuiper_like_elements(seed: int = 7) -> dict[str, np.ndarray]:
     jd_frac = rng.uniform(0.0, 1.0, N_SAT)
     return dict(
         epoch_days_1950=(JD_EPOCH0 + jd_frac) - 2433281.5,
-        jd=np.full(N_SAT, JD_EPOCH0),
-        jd_frac=jd_frac,
         bstar=rng.uniform(1e-5, 5e-4, N_SAT),
         ndot=np.zeros(N_SAT),
         nddot=np.zeros(N_SAT),
@@ -96,9 +94,6 @@ def main():
     # Times: one day at 60 s from the first epoch, as two-part Julian dates.
     jd = np.full(N_TIME, JD_EPOCH0)
     fr = np.arange(N_TIME) * (STEP_S / 86400.0)
-    # Minutes since each satellite's epoch, the way SatrecArray computes them.
-    tsince = (jd[None, :] - el["jd"][:, None]) * 1440.0 + (fr[None, :] - el["jd_frac"][:, None]) * 1440.0
-
     print(f"machine: {machine()}")
     print(f"catalogue: {N_SAT} satellites x {N_TIME} times = {N_SAT * N_TIME:,} satellite-epochs")
 
@@ -111,6 +106,10 @@ def main():
                    el["no_kozai"][i], el["nodeo"][i])  # fmt: skip
         sats.append(s)
     arr = SatrecArray(sats)
+    # Minutes since each satellite's epoch, exactly as SatrecArray computes them.
+    sat_jd = np.array([s.jdsatepoch for s in sats])
+    sat_fr = np.array([s.jdsatepochF for s in sats])
+    tsince = (jd[None, :] - sat_jd[:, None]) * 1440.0 + (fr[None, :] - sat_fr[:, None]) * 1440.0
     t_ref, (e_ref, r_ref, v_ref) = best_of(lambda: arr.sgp4(jd, fr), args.repeats)
 
     # ------------------------------ orbitjax ------------------------------

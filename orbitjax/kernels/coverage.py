@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._vmath import arccos, atan2
 from .earth import MEAN_RADIUS_KM
 from .grid import Grid
 
@@ -47,9 +48,13 @@ def footprint_half_angle(r_km, min_elevation_rad, radius_km: float = MEAN_RADIUS
 
 
 def rows_per_footprint(grid: Grid, max_half_angle_rad: float) -> int:
-    """Static number of grid rows a footprint of the given half-angle can intersect."""
+    """Static number of grid rows a footprint of the given half-angle can intersect.
+
+    A latitude interval of length 2 lam holds at most floor(2 lam / res) + 1 row
+    centres; the 1e-6 margin absorbs rounding in the kernel's first-row index.
+    """
     span = 2.0 * np.degrees(max_half_angle_rad) / grid.resolution_deg
-    return int(min(grid.n_lat, np.floor(span) + 2))
+    return int(min(grid.n_lat, np.floor(span + 1e-6) + 1))
 
 
 @partial(jax.jit, static_argnames=("grid", "n_rows", "radius_km", "count_dtype"))
@@ -89,12 +94,18 @@ def coverage_counts(
     # slab of the difference array at a time, which keeps it cache-resident.
     r_t = jnp.swapaxes(r_ecef_km, 0, 1)  # (time, sat, 3)
     x, y, z = r_t[..., 0], r_t[..., 1], r_t[..., 2]
-    r = jnp.sqrt(x * x + y * y + z * z)  # (time, sat)
-    sin_s = z / r
-    cos_s = jnp.sqrt(jnp.maximum(1.0 - sin_s * sin_s, 0.0))
-    lat_s = jnp.arcsin(sin_s)
-    lon_s = jnp.arctan2(y, x)
-    lam = footprint_half_angle(r, min_elevation_rad[None, :], radius_km)
+    rho = jnp.sqrt(x * x + y * y)
+    r = jnp.sqrt(rho * rho + z * z)  # (time, sat)
+    sin_s, cos_s = z / r, rho / r
+    lat_s = atan2(z, rho)
+    lon_s = atan2(y, x)
+    # lam = arccos(q) - eps with q = R cos(eps) / r; cos(lam) follows without trigonometry.
+    eps = min_elevation_rad[None, :]
+    cos_eps, sin_eps = jnp.cos(eps), jnp.sin(eps)
+    q = jnp.clip(radius_km * cos_eps / r, -1.0, 1.0)
+    sin_q = jnp.sqrt(1.0 - q * q)
+    lam = atan2(sin_q, q) - eps
+    cos_lam = q * cos_eps + sin_q * sin_eps
     visible = jnp.isfinite(lam) & (lam > 0)
 
     # First row whose centre can lie inside the footprint, then n_rows rows upward.
@@ -106,19 +117,16 @@ def coverage_counts(
     sin_phi = jnp.asarray(np.sin(phi), dtype)[rows_c]
     cos_phi = jnp.asarray(np.cos(phi), dtype)[rows_c]
 
-    num = jnp.cos(lam)[..., None] - sin_phi * sin_s[..., None]
+    num = cos_lam[..., None] - sin_phi * sin_s[..., None]
     den = cos_phi * cos_s[..., None]
     # den > 0 for every cell centre unless the satellite is exactly over a pole.
     cos_w = jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), jnp.where(num <= 0, -2.0, 2.0))
     full_row = cos_w <= -1.0
-    # arccos(c) = pi/2 - arctan(c / sqrt(1 - c^2)): one arctan is about half the cost
-    # of XLA's float64 arccos on CPU, and c = +-1 gives +-inf -> 0 or pi as required.
     c = jnp.clip(cos_w, -1.0, 1.0)
-    half_width = jnp.where(full_row, jnp.pi, 0.5 * jnp.pi - jnp.arctan(c / jnp.sqrt(1.0 - c * c)))
 
-    # Column interval [j0, j1] of centres within half_width of lon_s (fractional index xc).
+    # Column interval [j0, j1] of the centres within arccos(c) of lon_s (fractional column xc).
     xc = (lon_s[..., None] + jnp.pi) / res - 0.5
-    hw = half_width / res
+    hw = jnp.where(full_row, jnp.pi, arccos(c)) / res
     j0 = jnp.ceil(xc - hw)
     j1 = jnp.floor(xc + hw)
     n_cells = jnp.clip(j1 - j0 + 1.0, 0.0, n_lon)

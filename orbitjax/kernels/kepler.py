@@ -24,6 +24,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from ._vmath import sincos
 from .earth import WGS84, EarthModel
 
 TWO_PI = 2.0 * jnp.pi
@@ -65,15 +66,17 @@ def solve_kepler(mean_anomaly_rad, e, iterations: int = 6):
     Danby's (1987) starter E0 = M + 0.85 e sign(sin M) followed by a fixed number of
     Halley iterations (cubic convergence); six reach machine precision for all
     e < 0.99 and any M (see tests/test_kepler.py). M is reduced to [-pi, pi).
+    sin/cos are the vectorised polynomials of ``_vmath`` (1 ulp; XLA's float64
+    sin/cos are scalar library calls on CPU).
 
     Returns:
       E in radians, same shape as the broadcast inputs, in [-pi, pi].
     """
     m = jnp.mod(mean_anomaly_rad + jnp.pi, TWO_PI) - jnp.pi
-    big_e = m + 0.85 * e * jnp.sign(jnp.sin(m))
+    big_e = m + 0.85 * e * jnp.sign(m)  # sign(sin m) = sign(m) for m in [-pi, pi)
 
     def halley(_, ea):
-        s, c = jnp.sin(ea), jnp.cos(ea)
+        s, c = sincos(ea)
         f = ea - e * s - m
         f1 = 1.0 - e * c
         f2 = e * s
@@ -98,13 +101,13 @@ def kepler_j2_positions(elements: KeplerElements, dt_s, earth: EarthModel = WGS8
     argp = el.argp_rad + argp_dot * dt_s
     m = el.mean_anomaly_rad + m_dot * dt_s
     big_e = solve_kepler(m, el.e)
-    cos_e, sin_e = jnp.cos(big_e), jnp.sin(big_e)
+    sin_e, cos_e = sincos(big_e)
     # Perifocal coordinates (Vallado Alg. 10, via the eccentric anomaly).
     xp = el.a_km * (cos_e - el.e)
     yp = el.a_km * jnp.sqrt(1.0 - el.e**2) * sin_e
-    cw, sw = jnp.cos(argp), jnp.sin(argp)
-    co, so = jnp.cos(raan), jnp.sin(raan)
-    ci, si = jnp.cos(el.inc_rad), jnp.sin(el.inc_rad)
+    sw, cw = sincos(argp)
+    so, co = sincos(raan)
+    ci, si = jnp.cos(el.inc_rad), jnp.sin(el.inc_rad)  # (sat, 1): cheap
     # Position in the orbital plane rotated by argp, then inclination, then RAAN.
     xw = cw * xp - sw * yp
     yw = sw * xp + cw * yp

@@ -20,9 +20,9 @@ Sources: AGI, STK Coverage help, "Figures of Merit": Revisit Time, Time Average
 Gap, Response Time (mean response time for a request time uniformly distributed
 over the coverage interval), Number of Assets, N Asset Coverage, Coverage Time.
 
-Memory: the state holds ``11 + len(n_assets)`` integers per cell (int32, or
-int64 when ``jax_enable_x64`` is on): 56 bytes per cell for ``n_assets=(1, 2, 4)``
-in int32, 3.6 MB for a 1 deg grid (64,800 cells). ``merit_update`` additionally
+Memory: the state holds ``11 + len(n_assets)`` integers per cell, all int32
+except ``gap_sq_sum`` (int64 when ``jax_enable_x64`` is on): 60 bytes per cell for
+``n_assets=(1, 2, 4)`` with x64, 3.9 MB for a 1 deg grid (64,800 cells). ``merit_update`` additionally
 reads its chunk (``T * cells * counts.itemsize`` bytes) and keeps about two
 copies of the state as scan carries; it allocates nothing of size ``T * cells``.
 
@@ -73,7 +73,7 @@ class MeritState(NamedTuple):
     """Per-cell carry of the streaming reduction; all counts are in samples.
 
     ``cell`` below is any trailing shape, e.g. (lat, lon) or (mask, lat, lon).
-    Integers are the default JAX int (int32, or int64 with x64 on).
+    Integers are int32, except ``gap_sq_sum`` (int64 with x64 on).
 
     Attributes:
       n_samples: () valid samples seen so far (the window length in samples).
@@ -109,6 +109,12 @@ class MeritState(NamedTuple):
 
 
 def _int_dtype():
+    # Counters stay int32 (exact up to 2**31 samples): the scan reads and writes the whole
+    # state every step, so its width sets the speed. Only gap_sq_sum needs more range.
+    return jnp.dtype(jnp.int32)
+
+
+def _sq_dtype():
     return jax.dtypes.canonicalize_dtype(jnp.int64)
 
 
@@ -150,7 +156,7 @@ def merit_init(cell_shape: tuple[int, ...], config: MeritConfig) -> MeritState:
         gap_run=zeros,
         cover_run=zeros,
         gap_count=zeros,
-        gap_sq_sum=zeros,
+        gap_sq_sum=jnp.zeros(cell_shape, _sq_dtype()),
         max_gap=zeros,
         max_cover=zeros,
         first_covered=jnp.full(cell_shape, -1, it),
@@ -176,7 +182,7 @@ def _fold(config: MeritConfig, counts_t: Array, s: MeritState) -> MeritState:
         # A gap starts where the running gap length is 1.
         gap_count=s.gap_count + (gap == 1).astype(it),
         # sum_{j=1..L} (2j - 1) = L**2, so the open gap is always counted exactly.
-        gap_sq_sum=s.gap_sq_sum + jnp.maximum(2 * gap - 1, 0),
+        gap_sq_sum=s.gap_sq_sum + jnp.maximum(2 * gap - 1, 0).astype(s.gap_sq_sum.dtype),
         max_gap=jnp.maximum(s.max_gap, gap),
         max_cover=jnp.maximum(s.max_cover, run),
         first_covered=jnp.where(cov & (s.first_covered < 0), s.n_samples, s.first_covered),

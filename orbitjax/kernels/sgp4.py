@@ -35,8 +35,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ._sgp4_math import atan2, sincos
-from ._sgp4_math import fmod as _fmod
+from ._vmath import atan2, sincos
+from ._vmath import fmod as _fmod
 from .sgp4_deep import dpper, dspace
 from .sgp4_init import sgp4init_constants
 

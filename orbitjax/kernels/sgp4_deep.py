@@ -6,7 +6,7 @@ python-sgp4 (``sgp4/propagation.py``). Vallado's variable names are kept so the
 code can be compared line by line; every ``if`` of the reference becomes a mask
 and ``jnp.where`` so that any mix of satellites runs in one call with static
 shapes. The reference's ``fmod`` (C, truncating) is ``jnp.fmod`` at initialisation and
-the vectorised ``_sgp4_math.fmod`` (same to one ulp) in the time-dependent code.
+the vectorised ``_vmath.fmod`` (same to one ulp) in the time-dependent code.
 
 All functions are elementwise: arguments are arrays of one common rank (the
 callers pass (sat, 1) per-satellite constants against (sat, time) states) and
@@ -21,8 +21,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ._sgp4_math import atan2, sincos
-from ._sgp4_math import fmod as _fmod
+from ._vmath import atan2, sincos
+from ._vmath import fmod as _fmod
 
 TWOPI = 2.0 * jnp.pi
 PI = jnp.pi

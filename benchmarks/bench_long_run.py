@@ -17,8 +17,6 @@ import time
 
 
 def one(days, resolution, stage):
-    import numpy as np
-
     import orbitjax
     from orbitjax.timescales import time_grid
 
@@ -33,8 +31,8 @@ def one(days, resolution, stage):
     cells = times.size * ds.sizes["lat"] * ds.sizes["lon"]
     print(f"{days:g} days, {times.size} steps, {resolution} deg, {len(st.satellites)} satellites: "
           f"{wall:.1f} s, {cells / wall / 1e6:.1f} M cell-steps/s, peak RSS {peak_mb:.0f} MB, "
-          f"raster it did not hold: {cells / 1e9:.1f} G cells; global mean % time covered "
-          f"{float(np.nanmean(ds.percent_time_covered)):.2f}")
+          f"raster it did not hold: {cells / 1e9:.1f} G cells; area-weighted mean % time covered "
+          f"{float(orbitjax.summaries.area_mean(ds.percent_time_covered)):.2f}")
 
 
 def main():

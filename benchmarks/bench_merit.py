@@ -26,6 +26,11 @@ import numpy as np
 
 from orbitjax.kernels.merit import MeritConfig, merit_finalize, merit_init, merit_update
 
+try:
+    from _machine import describe
+except ImportError:  # run from another directory
+    from benchmarks._machine import describe
+
 N_T, N_LAT, N_LON = 1440, 180, 360
 STEP_S = 60.0
 CONFIG = MeritConfig((1, 2, 4), STEP_S)
@@ -129,7 +134,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    print(f"jax {jax.__version__}, backend {jax.default_backend()}, devices {jax.devices()}")
+    print(f"machine: {describe()}")
     print(f"CPU cores available: {len(os.sched_getaffinity(0))}, load avg {os.getloadavg()}")
     t0 = time.perf_counter()
     counts = synthetic_counts()

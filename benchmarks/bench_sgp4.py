@@ -11,8 +11,6 @@ Run:  python benchmarks/bench_sgp4.py [--repeats 5] [--dtype float64|float32]
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 
 import jax
@@ -25,6 +23,11 @@ from sgp4.api import WGS72 as SGP4_WGS72  # noqa: E402
 from sgp4.api import Satrec, SatrecArray  # noqa: E402
 
 from orbitjax.kernels.sgp4 import WGS72, sgp4_init, sgp4_propagate  # noqa: E402
+
+try:
+    from _machine import describe  # noqa: E402
+except ImportError:  # run from another directory
+    from benchmarks._machine import describe  # noqa: E402
 
 N_SAT = 3236
 N_TIME = 1440
@@ -57,22 +60,6 @@ def kuiper_like_elements(seed: int = 7) -> dict[str, np.ndarray]:
     )
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return (
-        f"{cpu}; {os.cpu_count()} logical cores; jax {jax.__version__} backend "
-        f"{jax.default_backend()} ({jax.devices()[0].device_kind})"
-    )
-
-
 def best_of(fn, repeats):
     times = []
     out = None
@@ -94,7 +81,7 @@ def main():
     # Times: one day at 60 s from the first epoch, as two-part Julian dates.
     jd = np.full(N_TIME, JD_EPOCH0)
     fr = np.arange(N_TIME) * (STEP_S / 86400.0)
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     print(f"catalogue: {N_SAT} satellites x {N_TIME} times = {N_SAT * N_TIME:,} satellite-epochs")
 
     # ------------------------------ python-sgp4 ------------------------------

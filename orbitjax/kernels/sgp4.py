@@ -41,6 +41,7 @@ from .sgp4_deep import dpper, dspace
 from .sgp4_init import sgp4init_constants
 
 TWOPI = 2.0 * math.pi
+N_KEPLER_PEELED = 3  # Kepler iterations unrolled before the while loop (LEO needs 2-3)
 
 
 class Sgp4Gravity(NamedTuple):
@@ -346,9 +347,13 @@ def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space:
         )
 
     big = jnp.full(shape, 9999.9, dtype)
-    eo1, _, sineo1, coseo1, _ = lax.while_loop(
-        kep_cond, kep_body, (u, big, jnp.zeros_like(u), jnp.ones_like(u), jnp.int32(1))
-    )
+    state = (u, big, jnp.zeros_like(u), jnp.ones_like(u), jnp.int32(1))
+    # The first iterations are peeled out of the loop so XLA fuses them with the code
+    # above (one pass over memory instead of one per iteration); masked elements are
+    # left unchanged exactly as in the loop, so the results are identical.
+    for _ in range(N_KEPLER_PEELED):
+        state = kep_body(state)
+    eo1, _, sineo1, coseo1, _ = lax.while_loop(kep_cond, kep_body, state)
 
     # ------------- short period preliminary quantities -----------
     ecose = axnl * coseo1 + aynl * sineo1

@@ -24,6 +24,7 @@ import orbitjax
 from orbitjax.analysis import SAT_BUCKET, _pad_sats, coverage, default_chunk_steps
 from orbitjax.kernels.coverage import coverage_counts, footprint_half_angle, rows_per_footprint
 from orbitjax.kernels.earth import MEAN_RADIUS_KM
+from orbitjax.kernels.frames import gmst82
 from orbitjax.kernels.grid import make_grid
 from orbitjax.propagation import ecef_positions, make_model, propagate_arrays, time_offsets
 from orbitjax.timescales import jd2_from_datetime64
@@ -65,16 +66,16 @@ def raw_counts_job(sats, times, grid):
     steps = default_chunk_steps(len(sats) + n_pad, n_rows, grid)
     offset = jnp.pad(jnp.asarray(time_offsets(epochs, times[0])), (0, n_pad))
     t_all = (times - times[0]).astype("timedelta64[ns]").astype(np.float64) / 1e9
-    w, f = jd2_from_datetime64(times)
+    gmst = gmst82(*jd2_from_datetime64(times))
 
     @jax.jit
-    def step(t, jw, jf):
-        r = ecef_positions(model, offset[:, None] + t[None, :], jw, jf)
+    def step(t, g):
+        r = ecef_positions(model, offset[:, None] + t[None, :], g)
         return coverage_counts(r, min_el[0], grid=grid, n_rows=n_rows)
 
     for s in range(0, times.size, steps):
         idx = np.minimum(np.arange(s, s + steps), times.size - 1)
-        step(jnp.asarray(t_all[idx]), jnp.asarray(w[idx]), jnp.asarray(f[idx])).block_until_ready()
+        step(jnp.asarray(t_all[idx]), jnp.asarray(gmst[idx])).block_until_ready()
 
 
 def main():

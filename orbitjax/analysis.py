@@ -7,10 +7,10 @@ other devices or workers. All chunks have the same static shape (the last one is
 padded and its padding masked), so each stage compiles once.
 
 Peak memory (device): the chunk's (time, sat, rows) footprint intervals and its
-(time, lat, 2 lon) int32 difference array -- about 6 MB per time step at 1 deg --
-plus the figures-of-merit state (~60 bytes per cell and mask). Host memory holds
-the positions (time x sat x 3 float32) and, if ``save_raster``, the int16 raster
-(time x lat x lon); without the raster nothing grows with the window but positions.
+(time, lat, 2 lon) int16 difference array -- about 2 MB per time step for the full
+Kuiper constellation at 1 deg -- plus the figures-of-merit state (~60 bytes per cell
+and mask). The host holds, when stored, the positions (time x sat x 3 float32) and
+the int16 raster (time x lat x lon); without them nothing grows with the window.
 """
 
 from __future__ import annotations
@@ -30,9 +30,12 @@ from .kernels.earth import MEAN_RADIUS_KM
 from .kernels.grid import Grid, make_grid
 from .kernels.merit import MeritConfig, merit_finalize, merit_init, merit_update
 from .propagation import deep_space_needed, ecef_positions, make_model, max_radius_km, model_name, time_offsets
+from .kernels.frames import gmst82
 from .timescales import as_datetime64, jd2_from_datetime64
 
 DEFAULT_N_ASSETS = (1, 2, 3, 4)
+STORE_LIMIT_BYTES = 256 * 2**20
+"""The raster and the positions are stored by default only up to this size each."""
 _TARGET_INTERVALS_PER_CHUNK = 3_000_000
 _TARGET_DIFF_BYTES_PER_CHUNK = 48 * 2**20
 
@@ -40,21 +43,23 @@ _TARGET_DIFF_BYTES_PER_CHUNK = 48 * 2**20
 def default_chunk_steps(n_sat: int, n_rows: int, grid: Grid, n_masks: int = 1) -> int:
     """Time steps per chunk bounding both the interval arrays and the difference array."""
     by_intervals = _TARGET_INTERVALS_PER_CHUNK // max(1, n_sat * n_rows * n_masks)
-    by_raster = _TARGET_DIFF_BYTES_PER_CHUNK // (4 * grid.n_lat * 2 * grid.n_lon * n_masks)
+    by_raster = _TARGET_DIFF_BYTES_PER_CHUNK // (2 * grid.n_lat * 2 * grid.n_lon * n_masks)  # int16
     return int(max(1, min(by_intervals, by_raster)))
 
 
 @partial(jax.jit, static_argnames=("grid", "n_rows", "merit_config", "radius_km", "deep_space"))
-def _chunk_step(model, state, offset_s, t_s, jd_whole, jd_frac, min_el_rad, valid, area, *,
+def _chunk_step(model, state, offset_s, t_s, gmst_rad, min_el_rad, valid, real, area, *,
                 grid, n_rows, merit_config, radius_km, deep_space):
     """One chunk: propagate, count per mask, fold into the figures of merit.
 
-    Shapes: offset_s (sat,), t_s/jd_whole/jd_frac/valid (T,), min_el_rad (E, sat),
+    Shapes: offset_s/real (sat,), t_s/gmst_rad/valid (T,), min_el_rad (E, sat),
     area (lat,). Returns the new state, counts of mask 0 (T, lat, lon) int16,
-    coverage fraction (E, T) and positions (T, sat, 3) float32.
+    coverage fraction (E, T), positions (T, sat, 3) float32 and the number of
+    failed (NaN) satellite-steps among the real satellites and valid steps.
     """
     dt_s = offset_s[:, None] + t_s[None, :]
-    r = ecef_positions(model, dt_s, jd_whole, jd_frac, deep_space)
+    r = ecef_positions(model, dt_s, gmst_rad, deep_space)
+    failed = jnp.sum(jnp.isnan(r[..., 0]) & real[:, None] & valid[None, :], dtype=jnp.int32)
     # A static loop over the (few) masks: vmap would batch the scatter, which XLA runs ~2x slower.
     counts = jnp.stack([
         coverage_counts(r, min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km)
@@ -63,7 +68,7 @@ def _chunk_step(model, state, offset_s, t_s, jd_whole, jd_frac, min_el_rad, vali
     covered_per_row = jnp.sum(counts > 0, axis=-1, dtype=jnp.int32)  # (E, T, lat)
     fraction = covered_per_row.astype(area.dtype) @ area
     state = merit_update(state, jnp.swapaxes(counts, 0, 1), merit_config, valid)
-    return state, counts[0], fraction, jnp.swapaxes(r, 0, 1).astype(jnp.float32)
+    return state, counts[0], fraction, jnp.swapaxes(r, 0, 1).astype(jnp.float32), failed
 
 
 SAT_BUCKET = 64
@@ -98,9 +103,10 @@ def coverage(
     min_elevation_deg=None,
     elevation_sweep_deg=None,
     n_assets: tuple[int, ...] = DEFAULT_N_ASSETS,
+    step_s: float | None = None,
     chunk_steps: int | None = None,
-    save_raster: bool = True,
-    save_positions: bool = True,
+    save_raster: bool | None = None,
+    save_positions: bool | None = None,
     progress: bool | None = None,
     radius_km: float = MEAN_RADIUS_KM,
     attrs: dict | None = None,
@@ -118,9 +124,12 @@ def coverage(
         figures of merit and coverage_fraction then get a ``min_elevation`` dim
         (the raster is kept for the first mask only).
       n_assets: N values of the N-asset coverage figure.
+      step_s: the time step; needed only when ``times`` has a single element
+        (otherwise it is the spacing of ``times``, which must be regular).
       chunk_steps: time steps per chunk (memory knob); default from the sizes.
-      save_raster: keep ``visible_count(time, lat, lon)``; off for long runs.
-      save_positions: keep ``sat_position_ecef(time, sat, xyz)``.
+      save_raster: keep ``visible_count(time, lat, lon)``; default: when it takes
+        at most 256 MiB (:data:`STORE_LIMIT_BYTES`).
+      save_positions: keep ``sat_position_ecef(time, sat, xyz)``; same default.
       progress: show a progress bar (default: when stderr is a terminal).
       radius_km: radius of the spherical Earth used for visibility.
       attrs: extra global attributes.
@@ -129,7 +138,7 @@ def coverage(
       xarray.Dataset (schema in ``orbitjax.io.dataset``).
 
     Peak memory: per chunk about ``chunk_steps * (n_lat * 2 n_lon * 2 B + sat * rows * 40 B)``
-    on the device (the int16 difference array and the footprint intervals; ~6 MB per
+    on the device (the int16 difference array and the footprint intervals; ~2 MB per
     step for the full Kuiper constellation at 1 deg), plus the figures-of-merit state,
     about 60 B per cell and mask; none of it grows with the window. On the host,
     ``save_raster`` adds ``time * lat * lon * 2 B`` and ``save_positions``
@@ -142,11 +151,22 @@ def coverage(
     step_ns = np.diff(times.astype(np.int64))
     if step_ns.size and (np.any(step_ns <= 0) or np.any(step_ns != step_ns[0])):
         raise ValueError("times must be strictly increasing and regularly spaced (figures of merit assume a fixed step)")
-    step_s = float(step_ns[0]) / 1e9 if step_ns.size else 1.0
+    if step_ns.size:
+        if step_s is not None and abs(step_s - step_ns[0] / 1e9) > 1e-9:
+            raise ValueError(f"step_s = {step_s} does not match the spacing of times ({step_ns[0] / 1e9} s)")
+        step_s = float(step_ns[0]) / 1e9
+    elif step_s is None:
+        raise ValueError("a single time needs step_s (the duration one sample stands for)")
+    elif not np.isfinite(step_s) or step_s <= 0:
+        raise ValueError(f"step_s = {step_s} must be a positive number of seconds")
     grid = make_grid(resolution_deg)
     n_sat = len(satellites)
     if n_sat == 0:
         raise ValueError("no satellites to analyse")
+    if save_raster is None:
+        save_raster = times.size * grid.n_lat * grid.n_lon * 2 <= STORE_LIMIT_BYTES
+    if save_positions is None:
+        save_positions = times.size * n_sat * 12 <= STORE_LIMIT_BYTES
 
     if min_elevation_deg is None:
         if not isinstance(satellites, Constellation):
@@ -175,23 +195,25 @@ def coverage(
     ref = times[0]
     offset_s = jnp.pad(jnp.asarray(time_offsets(epochs, ref)), (0, n_pad))
     t_all = (times.astype(np.int64) - ref.astype(np.int64)).astype(np.float64) / 1e9
-    jd_w_all, jd_f_all = jd2_from_datetime64(times)
+    gmst_all = gmst82(*jd2_from_datetime64(times))  # float64 on the host, whatever the device dtype
     area = jnp.asarray(grid.cell_area_fraction())
     model, min_el = _pad_sats(model, jnp.asarray(np.radians(masks)), n_pad)
+    real = jnp.arange(n_sat + n_pad) < n_sat
     state = merit_init((n_masks, grid.n_lat, grid.n_lon), merit_config)
 
     n_t = times.size
     raster = np.empty((n_t, grid.n_lat, grid.n_lon), np.int16) if save_raster else None
     positions = np.empty((n_t, n_sat, 3), np.float32) if save_positions else None
     fraction = np.empty((n_masks, n_t))
+    n_failed = 0
     with _progress(n_t, f"{n_sat} sats", progress) as bar:
         for start in range(0, n_t, steps):
             stop = min(start + steps, n_t)
             idx = np.minimum(np.arange(start, start + steps), n_t - 1)  # pad with the last time
             valid = np.arange(start, start + steps) < n_t
-            state, counts, frac, pos = _chunk_step(
-                model, state, offset_s, jnp.asarray(t_all[idx]), jnp.asarray(jd_w_all[idx]),
-                jnp.asarray(jd_f_all[idx]), min_el, jnp.asarray(valid), area,
+            state, counts, frac, pos, failed = _chunk_step(
+                model, state, offset_s, jnp.asarray(t_all[idx]), jnp.asarray(gmst_all[idx]),
+                min_el, jnp.asarray(valid), real, area,
                 grid=grid, n_rows=n_rows, merit_config=merit_config, radius_km=float(radius_km),
                 deep_space=deep,
             )
@@ -201,6 +223,7 @@ def coverage(
             if positions is not None:
                 positions[start:stop] = np.asarray(pos[:n, :n_sat])
             fraction[:, start:stop] = np.asarray(frac[:, :n])
+            n_failed += int(failed)
             bar.update(n)
 
     figures = {k: np.asarray(v) for k, v in merit_finalize(state, merit_config).items()}
@@ -216,6 +239,7 @@ def coverage(
             "Earth rotation by GMST IAU-82 with UT1 = UTC; no polar motion"
         ),
         "n_satellites": n_sat,
+        "failed_satellite_steps": n_failed,
         "time_step_s": step_s,
         "grid_resolution_deg": grid.resolution_deg,
     }

@@ -26,8 +26,9 @@ def launch_stages(satellites: Satellites, *, stage_by: str = "launch"):
     """Cumulative stages of a catalogue: ``[(name, launches, date, Satellites), ...]``.
 
     ``stage_by='launch'`` groups by COSPAR launch (year + launch number) in launch
-    order; stage k holds launches 1..k. The stage date is the earliest element
-    epoch among the satellites of its last launch (a TLE carries no launch time).
+    order; stage k holds launches 1..k. Stages carry no date: a TLE holds no launch
+    time, and its element epoch says nothing about launch order, so stages are
+    ordered (and compared) by their index alone.
     ``stage_by='none'`` gives one stage with every satellite.
     """
     if stage_by == "none":
@@ -39,8 +40,7 @@ def launch_stages(satellites: Satellites, *, stage_by: str = "launch"):
     for launch_id, idx in groups:
         taken.append(idx)
         members = np.sort(np.concatenate(taken))
-        date = np.min(satellites.epoch[idx])
-        stages.append((launch_id, tuple(g for g, _ in groups[: len(taken)]), date, satellites[members]))
+        stages.append((launch_id, tuple(g for g, _ in groups[: len(taken)]), None, satellites[members]))
     return stages
 
 

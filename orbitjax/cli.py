@@ -53,15 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("scenario", nargs="?", default="kuiper_falcon9",
                    help="bundled scenario name or path to a scenario TOML file")
-    r.add_argument("--out", default="out", help="output directory")
+    r.add_argument("--out", help="output directory (default: the scenario's [output] directory, else ./out)")
     r.add_argument("--start", help="analysis start, UTC ISO 8601 (e.g. 2025-10-15T00:00:00Z); default from the scenario")
     r.add_argument("--duration", help="analysis duration: seconds or a number with s/min/h/d (e.g. 6h, 1d)")
     r.add_argument("--step", type=float, metavar="SECONDS", help="time step in seconds")
     r.add_argument("--resolution", type=float, metavar="DEG", help="grid resolution in degrees (must divide 180)")
     r.add_argument("--chunk-steps", type=int, metavar="N", help="time steps per chunk (memory knob)")
     r.add_argument("--tle", metavar="FILE", help="take the satellites from a TLE or OMM (.json/.csv/.xml) file")
-    r.add_argument("--stage-by", choices=["launch", "none"], default="launch",
-                   help="with --tle: cumulative stages by COSPAR launch, or one stage")
+    r.add_argument("--stage-by", choices=["launch", "none"],
+                   help="with --tle: cumulative stages by COSPAR launch (default), or one stage")
     r.add_argument("--min-elevation", type=float, metavar="DEG",
                    help="with --tle: minimum elevation (default: the scenario's shells' value)")
     r.add_argument("--elevation-sweep", metavar="DEG,DEG,...",
@@ -128,8 +128,9 @@ def _cmd_run(args) -> int:
     if args.start is not None:
         try:
             changes["start"] = as_datetime64(args.start)
-        except ValueError:
-            raise ValueError(f"--start {args.start!r} is not a UTC date-time like 2025-10-15T00:00:00Z") from None
+        except ValueError as exc:
+            detail = str(exc) if "supported range" in str(exc) else "not a UTC date-time like 2025-10-15T00:00:00Z"
+            raise ValueError(f"--start {args.start!r}: {detail}") from None
     if args.duration is not None:
         changes["duration_s"] = parse_duration_s(args.duration)
     if args.step is not None:
@@ -143,7 +144,10 @@ def _cmd_run(args) -> int:
     if args.tle:
         if not Path(args.tle).is_file():
             raise ValueError(f"--tle {args.tle}: no such file")
-        scenario = scenario.with_catalog(args.tle, stage_by=args.stage_by, min_elevation_deg=args.min_elevation)
+        scenario = scenario.with_catalog(args.tle, stage_by=args.stage_by or "launch", min_elevation_deg=args.min_elevation)
+    elif args.min_elevation is not None or args.stage_by is not None:
+        raise ValueError("--min-elevation and --stage-by apply to --tle catalogues; shells set their own min_elevation_deg")
+    out = args.out or scenario.output_dir
     sweep = None
     if args.elevation_sweep:
         try:
@@ -156,7 +160,7 @@ def _cmd_run(args) -> int:
     a = scenario.analysis
     print(
         f"orbitjax: {scenario.name}: {len(stages)} stages, {a.duration_s / 3600:g} h at {a.step_s:g} s "
-        f"on a {a.resolution_deg:g} deg grid -> {args.out}/",
+        f"on a {a.resolution_deg:g} deg grid -> {out}/",
         file=sys.stderr,
     )
     rows = []
@@ -166,7 +170,7 @@ def _cmd_run(args) -> int:
         rows.append(summary_table(ds))
         print(f"  wrote {path} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
 
-    run(scenario, args.out, save_raster=args.save_raster, elevation_sweep_deg=sweep,
+    run(scenario, out, save_raster=args.save_raster, elevation_sweep_deg=sweep,
         progress=False if args.quiet else None, on_stage=on_stage)
     _print_summary(rows)
     return 0
@@ -239,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("orbitjax: interrupted; no partial file was left under a final name", file=sys.stderr)
         return 130
+    except MemoryError:
+        if args.debug:
+            raise
+        print("orbitjax: error: out of memory; use a coarser --resolution, a longer --step, "
+              "--no-save-raster or a smaller --chunk-steps", file=sys.stderr)
+        return EXIT_USAGE
     except (ValueError, OSError, TypeError) as exc:
         if args.debug:
             raise

@@ -219,8 +219,9 @@ def launch_plane(
     from .timescales import jd2_from_datetime64
 
     phi, inc = np.radians(site_lat_deg), np.radians(inclination_deg)
-    s = np.sin(phi) / np.sin(inc)
-    if abs(s) > 1.0:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.sin(phi) / np.sin(inc)
+    if not abs(s) <= 1.0:  # also catches 0/0 (equatorial orbit, equatorial site) and NaN
         raise ValueError(
             f"a launch site at latitude {site_lat_deg} deg cannot reach inclination "
             f"{inclination_deg} deg directly (needs |latitude| <= inclination)"

@@ -115,19 +115,20 @@ def _inertial_states(model, dt_s, deep_space: bool = True):
     return jnp.where(bad, jnp.nan, r), jnp.where(bad, jnp.nan, v), err
 
 
-def ecef_positions(model, dt_s, jd_whole, jd_frac, deep_space: bool = True):
+def ecef_positions(model, dt_s, gmst_rad, deep_space: bool = True):
     """Earth-fixed (PEF) positions (sat, time, 3) km; NaN where propagation failed.
 
     Args:
       model: from :func:`make_model`.
       dt_s: (sat, time) seconds since each satellite's epoch.
-      jd_whole, jd_frac: (time,) two-part UTC Julian dates of the times.
+      gmst_rad: (time,) Greenwich mean sidereal time, computed on the host in
+        float64 (``gmst82`` on NumPy two-part Julian dates).
     """
     if isinstance(model, KeplerModel):
         r = kepler_j2_positions(model.elements, dt_s, WGS84)
     else:
         r, _, _ = _inertial_states(model, dt_s, deep_space)
-    return teme_to_ecef(r, gmst82(jd_whole, jd_frac)[None, :])
+    return teme_to_ecef(r, jnp.asarray(gmst_rad, r.dtype)[None, :])
 
 
 def deep_space_needed(model) -> bool:
@@ -158,7 +159,7 @@ def propagate_arrays(satellites, times, *, frame: str = "teme", max_block: int =
         r, v, err = _inertial_states(model, jnp.asarray(dt_s), deep)
         if frame == "ecef":
             w, f = jd2_from_datetime64(t)
-            r, v = teme_to_ecef_rv(r, v, gmst82(jnp.asarray(w), jnp.asarray(f))[None, :])
+            r, v = teme_to_ecef_rv(r, v, jnp.asarray(gmst82(w, f))[None, :])
         sl = slice(start, start + t.size)
         r_out[:, sl], v_out[:, sl], e_out[:, sl] = np.asarray(r), np.asarray(v), np.asarray(err)
     return r_out, v_out, e_out

@@ -41,6 +41,8 @@ def bundled_scenarios() -> list[str]:
 
 
 DEFAULT_SCENARIO = "kuiper_falcon9"
+MIN_RESOLUTION_DEG = 0.05  # 3600 x 7200 cells
+MAX_STEPS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,9 @@ class Shell:
     raan0_deg: float = 0.0
 
     def __post_init__(self):
+        for key in ("altitude_km", "inclination_deg", "min_elevation_deg", "raan0_deg"):
+            if not np.isfinite(getattr(self, key)):
+                raise ValueError(f"shell {self.name!r}: {key} = {getattr(self, key)} is not a finite number")
         if not 0.0 <= self.inclination_deg <= 180.0:
             raise ValueError(f"shell {self.name!r}: inclination_deg = {self.inclination_deg} is outside [0, 180]")
         if not 0.0 <= self.min_elevation_deg < 90.0:
@@ -87,9 +92,17 @@ class Shell:
 
 @dataclass(frozen=True)
 class Site:
+    """A launch site (geodetic latitude and longitude, degrees)."""
+
     name: str
     lat_deg: float
     lon_deg: float
+
+    def __post_init__(self):
+        if not (np.isfinite(self.lat_deg) and -90.0 <= self.lat_deg <= 90.0):
+            raise ValueError(f"site {self.name!r}: lat_deg = {self.lat_deg} is outside [-90, 90]")
+        if not np.isfinite(self.lon_deg):
+            raise ValueError(f"site {self.name!r}: lon_deg = {self.lon_deg} is not a finite number")
 
 
 @dataclass(frozen=True)
@@ -126,7 +139,13 @@ class Analysis:
             raise ValueError(f"duration = {self.duration_s} s must be positive")
         if self.step_s > self.duration_s:
             raise ValueError(f"step_s = {self.step_s} is longer than the duration {self.duration_s} s")
-        make_grid(self.resolution_deg)
+        grid = make_grid(self.resolution_deg)
+        if grid.resolution_deg < MIN_RESOLUTION_DEG:
+            raise ValueError(f"resolution_deg = {self.resolution_deg} is finer than the supported {MIN_RESOLUTION_DEG} deg")
+        if self.duration_s / self.step_s > MAX_STEPS:
+            raise ValueError(
+                f"duration / step_s = {self.duration_s / self.step_s:.3g} time steps; at most {MAX_STEPS:,} are supported"
+            )
         if self.chunk_steps is not None and self.chunk_steps < 1:
             raise ValueError(f"chunk_steps = {self.chunk_steps} must be at least 1")
 
@@ -161,6 +180,7 @@ class Scenario:
     description: str = ""
     reference_stage: bool = True
     output_prefix: str = ""
+    output_dir: str = "out"
     save_raster: bool | None = None
     source: str = ""
     constellation_name: str = ""
@@ -191,15 +211,35 @@ class Scenario:
         return replace(self, analysis=replace(self.analysis, **changes))
 
     def stages(self) -> list[Stage]:
-        """Cumulative stages in launch order, then the reference stage if requested."""
+        """Cumulative stages in launch order, then the reference stage if requested.
+
+        Raises:
+          ValueError naming the scenario file when a stage cannot be built.
+        """
+        try:
+            return self._stages()
+        except ScenarioFileError:
+            raise
+        except ValueError as exc:
+            if self.source:
+                raise ValueError(f"{self.source}: {exc}") from None
+            raise
+
+    def _stages(self) -> list[Stage]:
         if self.catalog:
             from .catalog_stages import catalog_stages  # noqa: PLC0415 (optional path)
 
             return catalog_stages(self)
         ordered = sorted(self.launches, key=lambda launch: launch.date)
-        parts, stages = [], []
+        late = [x.name for x in ordered if x.date > self.analysis.start]
+        if late:
+            raise ValueError(
+                f"scenario {self.name!r}: launch {late[0]} is after the analysis start "
+                f"{np.datetime_as_string(self.analysis.start, unit='s')}Z; move [analysis] start after the last launch"
+            )
+        parts, stages, used = [], [], {}
         for k, launch in enumerate(ordered, start=1):
-            parts.append(self._launch_satellites(launch))
+            parts.append(self._launch_satellites(launch, used))
             stages.append(
                 Stage(k, launch.name, tuple(x.name for x in ordered[:k]), launch.date, concat(parts))
             )
@@ -210,7 +250,8 @@ class Scenario:
             raise ValueError(f"scenario {self.name!r} has no launches and no reference stage")
         return stages
 
-    def _launch_satellites(self, launch: Launch) -> Constellation:
+    def _launch_satellites(self, launch: Launch, used: dict) -> Constellation:
+        """The satellites ``launch`` adds; ``used`` counts slots already filled per (shell, plane)."""
         shell = self.shell(launch.shell)
         n = launch.satellites
         if launch.plane == "from_launch":
@@ -242,12 +283,15 @@ class Scenario:
         plane = int(launch.plane)
         if not 0 <= plane < shell.planes:
             raise ValueError(f"launch {launch.name!r}: plane {plane} is outside 0..{shell.planes - 1} of shell {shell.name!r}")
-        if n > shell.sats_per_plane:
+        first = used.get((shell.name, plane), 0)
+        if first + n > shell.sats_per_plane:
             raise ValueError(
-                f"launch {launch.name!r}: {n} satellites do not fit one plane of {shell.sats_per_plane} slots"
+                f"launch {launch.name!r}: {n} more satellites do not fit plane {plane} of shell {shell.name!r} "
+                f"({first} of its {shell.sats_per_plane} slots are already filled)"
             )
+        used[(shell.name, plane)] = first + n
         full = shell.constellation(self.analysis.start)
-        return full[(full.plane == plane) & (full.slot < n)]
+        return full[(full.plane == plane) & (full.slot >= first) & (full.slot < first + n)]
 
 
 def resolve_scenario_path(name_or_path: str | os.PathLike) -> Path:
@@ -318,8 +362,14 @@ def load_scenario(name_or_path: str | os.PathLike = DEFAULT_SCENARIO) -> Scenari
         preset_path = _resolve_preset(meta["constellation"], path)
         shells += _shells(read_preset(preset_path)["shells"], str(preset_path))
     inline = _shells(data.get("shells", []), where)
-    names = {s.name for s in inline}
-    shells = [s for s in shells if s.name not in names] + inline
+    names = [s.name for s in inline]
+    if len(set(names)) != len(names):
+        raise ScenarioFileError(f"{where}: [[shells]] names must be unique, got {names}")
+    shells = [s for s in shells if s.name not in set(names)] + inline
+    launch_names = [spec["name"] for spec in data.get("launches", [])]
+    if len(set(launch_names)) != len(launch_names):
+        dup = next(n for n in launch_names if launch_names.count(n) > 1)
+        raise ScenarioFileError(f"{where}: launch name {dup!r} is used twice; names label the satellites and stages")
 
     a = data["analysis"]
     try:
@@ -335,7 +385,10 @@ def load_scenario(name_or_path: str | os.PathLike = DEFAULT_SCENARIO) -> Scenari
     except ValueError as exc:
         raise ScenarioFileError(f"{where}: [analysis] {exc}") from None
 
-    sites = {k: Site(v.get("name", k), float(v["lat_deg"]), float(v["lon_deg"])) for k, v in data.get("sites", {}).items()}
+    try:
+        sites = {k: Site(v.get("name", k), float(v["lat_deg"]), float(v["lon_deg"])) for k, v in data.get("sites", {}).items()}
+    except ValueError as exc:
+        raise ScenarioFileError(f"{where}: [sites] {exc}") from None
     launches = []
     shell_names = {s.name for s in shells}
     for i, spec in enumerate(data.get("launches", [])):
@@ -374,6 +427,7 @@ def load_scenario(name_or_path: str | os.PathLike = DEFAULT_SCENARIO) -> Scenari
         analysis=analysis,
         reference_stage=meta.get("reference_stage", True) and not catalog,
         output_prefix=out.get("prefix", meta["name"]),
+        output_dir=out.get("directory", "out"),
         save_raster=out.get("save_raster"),
         source=str(path),
         constellation_name=meta.get("constellation", ""),

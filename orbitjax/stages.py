@@ -11,34 +11,12 @@ import numpy as np
 
 from .analysis import coverage
 from .io.netcdf import write_netcdf
-from .kernels.grid import make_grid
 from .scenario import DEFAULT_SCENARIO, Scenario, Stage, load_scenario
-
-RASTER_DEFAULT_LIMIT_BYTES = 256 * 2**20
-"""``save_raster`` defaults to on when the int16 raster of a stage is at most this big."""
-
 
 def stage_filename(prefix: str, stage: Stage) -> str:
     """``{prefix}_stage{k}_{name}.nc`` with the name made file-system safe."""
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", stage.name).strip("_") or "stage"
     return f"{prefix}_stage{stage.index}_{safe}.nc"
-
-
-def default_save_raster(scenario: Scenario) -> bool:
-    """Whether to store visible_count: the scenario's choice, else only for short runs."""
-    if scenario.save_raster is not None:
-        return scenario.save_raster
-    a = scenario.analysis
-    grid = make_grid(a.resolution_deg)
-    n_t = int(np.ceil(a.duration_s / a.step_s))
-    return n_t * grid.n_lat * grid.n_lon * 2 <= RASTER_DEFAULT_LIMIT_BYTES
-
-
-def default_save_positions(scenario: Scenario, n_sat: int) -> bool:
-    """Store sat_position_ecef (float32) unless it would exceed the raster limit."""
-    a = scenario.analysis
-    n_t = int(np.ceil(a.duration_s / a.step_s))
-    return n_t * n_sat * 3 * 4 <= RASTER_DEFAULT_LIMIT_BYTES
 
 
 def _stage_attrs(scenario: Scenario, stage: Stage) -> dict:
@@ -69,7 +47,7 @@ def stage_datasets(
     """Yield ``(stage, dataset)`` for every stage of a scenario, computing lazily."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    raster = default_save_raster(scenario) if save_raster is None else save_raster
+    raster = scenario.save_raster if save_raster is None else save_raster  # None: by size
     a = scenario.analysis
     times = a.times
     kwargs = dict(scenario.catalog_coverage_kwargs()) if scenario.catalog else {}
@@ -78,9 +56,9 @@ def stage_datasets(
             stage.satellites,
             times,
             resolution_deg=a.resolution_deg,
+            step_s=a.step_s,
             chunk_steps=a.chunk_steps,
             save_raster=raster,
-            save_positions=default_save_positions(scenario, len(stage.satellites)),
             elevation_sweep_deg=elevation_sweep_deg,
             progress=progress,
             attrs=_stage_attrs(scenario, stage),

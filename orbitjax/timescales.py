@@ -16,14 +16,27 @@ _UNIX_EPOCH_JD = 2440587.5
 _NS_PER_DAY = 86_400_000_000_000
 
 
+_NS_RANGE = (np.datetime64("1678-01-01", "s"), np.datetime64("2262-01-01", "s"))
+
+
+def _check_ns_range(values) -> None:
+    """numpy wraps silently past datetime64[ns]'s range (1677-09-21 .. 2262-04-11)."""
+    secs = np.asarray(values).astype("datetime64[s]")
+    if secs.size and (np.min(secs) < _NS_RANGE[0] or np.max(secs) >= _NS_RANGE[1]):
+        bad = secs.min() if np.min(secs) < _NS_RANGE[0] else secs.max()
+        raise ValueError(f"time {bad} is outside the supported range 1678..2261 (datetime64[ns])")
+
+
 def as_datetime64(times) -> np.ndarray:
     """Convert datetimes, ISO strings or datetime64 to a ``datetime64[ns]`` array.
 
     Timezone-aware inputs are converted to UTC by pandas when it is installed;
-    naive values are taken as UTC.
+    naive values are taken as UTC. Times outside 1678..2261 raise ValueError.
     """
-    if isinstance(times, np.ndarray) and np.issubdtype(times.dtype, np.datetime64):
-        out = times.astype("datetime64[ns]")
+    if isinstance(times, (np.ndarray, np.datetime64)) and np.issubdtype(times.dtype, np.datetime64):
+        if times.dtype != np.dtype("datetime64[ns]"):
+            _check_ns_range(times)
+        out = np.asarray(times).astype("datetime64[ns]")
         return out[()] if out.ndim == 0 else out
     if isinstance(times, str) and times.endswith("Z"):
         times = times[:-1]  # numpy rejects the UTC designator; naive values are UTC
@@ -32,14 +45,17 @@ def as_datetime64(times) -> np.ndarray:
             # numpy only warns on UTC offsets ("+02:00"); pandas converts them properly.
             warnings.simplefilter("error", UserWarning)
             warnings.simplefilter("error", DeprecationWarning)
-            out = np.asarray(times, dtype="datetime64[ns]")
-        return out[()] if out.ndim == 0 else out
+            wide = np.asarray(times, dtype="datetime64[us]")
     except (ValueError, TypeError, UserWarning, DeprecationWarning):
-        import pandas as pd  # optional: only for inputs numpy cannot parse
+        wide = None
+    if wide is None:
+        import pandas as pd  # noqa: PLC0415 (xarray's dependency; only for inputs numpy cannot parse)
 
-        idx = pd.to_datetime(np.atleast_1d(times), utc=True)
-        out = idx.tz_convert(None).to_numpy().astype("datetime64[ns]")
-        return out if np.ndim(times) else out[0]
+        wide = pd.to_datetime(np.atleast_1d(times), utc=True).tz_convert(None).to_numpy()
+        wide = wide if np.ndim(times) else wide[0]
+    _check_ns_range(wide)
+    out = np.asarray(wide).astype("datetime64[ns]")
+    return out[()] if out.ndim == 0 else out
 
 
 def jd2_from_datetime64(times) -> tuple[np.ndarray, np.ndarray]:

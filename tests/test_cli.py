@@ -83,6 +83,8 @@ def test_overrides_and_sweep(tiny, tmp_path):
         (["run", "{bad_inc}"], "outside [0, 180]"),
         (["compare", "{empty}"], ""),
         (["export-tle", "{tiny}", "--stage", "9"], "stages 1..2"),
+        (["run", "{tiny}", "--min-elevation", "10"], "apply to --tle"),
+        (["run", "{tiny}", "--start", "2300-01-01T00:00"], "outside the supported range"),
     ],
 )
 def test_bad_input_one_line_no_traceback_nothing_written(args, message, tiny, tmp_path, capsys):
@@ -169,6 +171,11 @@ def test_run_from_tle_stages_by_launch(tmp_path, capsys):
         "kuiper_falcon9_stage1_2025-901.nc", "kuiper_falcon9_stage2_2025-902.nc", "kuiper_falcon9_stage3_2025-903.nc"]
     with xr.open_dataset(out / "kuiper_falcon9_stage3_2025-903.nc") as ds:
         assert ds.sizes["sat"] == 72 and "SGP4" in ds.attrs["propagation_model"]
+        assert ds.attrs["failed_satellite_steps"] == 0
+    # Catalogue stages are compared in launch (index) order, whatever the TLE epochs say.
+    from orbitjax.compare import open_stages
+
+    assert list(open_stages(out).n_satellites.values) == [24, 48, 72]
 
 
 def test_bad_tle_file_is_one_line(tmp_path, capsys):
@@ -183,3 +190,11 @@ def test_bad_tle_file_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bad.tle line 2" in err[0] and "checksum" in err[0]
     assert not out.exists()
+
+
+def test_output_directory_defaults_to_the_scenarios(tiny, tmp_path, monkeypatch, capsys):
+    text = tiny.read_text() + '\n[output]\ndirectory = "from_file"\n'
+    tiny.write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(tiny), "--quiet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "from_file").iterdir()) == ["tiny_stage1_L1.nc", "tiny_stage2_full.nc"]

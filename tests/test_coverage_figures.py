@@ -111,4 +111,24 @@ def test_catalogue_stages_by_launch_match_the_designed_scenario():
 def test_catalogue_requires_min_elevation():
     tles = orbitjax.read_tle(orbitjax.scenario.bundled_data_dir() / "kuiper_falcon9_synthetic.tle")
     with pytest.raises(ValueError, match="min_elevation_deg is required"):
-        orbitjax.coverage(tles, ["2025-10-15T00:00:00"])
+        orbitjax.coverage(tles, ["2025-10-15T00:00:00", "2025-10-15T00:01:00"])
+
+
+def test_single_sample_window_uses_the_given_step(shell):
+    ds = orbitjax.coverage(shell, ["2025-01-01T00:00:00"], step_s=60.0, resolution_deg=10.0, progress=False)
+    assert ds.attrs["time_step_s"] == 60.0
+    assert set(np.unique(ds.max_gap_s.values)) <= {0.0, 60.0}
+    with pytest.raises(ValueError, match="needs step_s"):
+        orbitjax.coverage(shell, ["2025-01-01T00:00:00"], resolution_deg=10.0)
+
+
+def test_sidereal_time_is_computed_in_float64_on_the_host():
+    from orbitjax.kernels.frames import gmst82
+    from orbitjax.timescales import jd2_from_datetime64
+
+    w, f = jd2_from_datetime64(np.array(["2025-10-15T00:00:00", "2025-10-15T00:00:01"], "datetime64[ns]"))
+    g = gmst82(w, f)
+    assert isinstance(g, np.ndarray) and g.dtype == np.float64
+    # One second of UT1 turns the Earth by 1.00273790935 * 2 pi / 86400 rad (IAU-82 rate).
+    # float64 resolves GMST to ~1e-11 rad (the IAU-82 seconds reach 8e8); float32 would give ~1e-4.
+    assert abs((g[1] - g[0]) - 1.00273790935 * 2 * np.pi / 86400) < 2e-11

@@ -72,6 +72,14 @@ def test_minimal_file_and_integer_plane(tmp_path):
         ('planes = 2', 'planes = "two"', "wrong type"),
         ('start = 2025-10-15T00:00:00Z', 'start = "yesterday"', "not a UTC date-time"),
         ('lat_deg = 28.5', 'lat_deg = 60.0', "cannot reach inclination"),
+        ('lat_deg = 28.5', 'lat_deg = 170.0', "outside [-90, 90]"),
+        ('lat_deg = 28.5', 'lat_deg = nan', "outside [-90, 90]"),
+        ('lon_deg = -80.6', 'lon_deg = inf', "not a finite number"),
+        ('min_elevation_deg = 35', 'min_elevation_deg = 35\nraan0_deg = nan', "not a finite number"),
+        ('date = 2025-10-01T00:00:00Z', 'date = 2026-10-01T00:00:00Z', "after the analysis start"),
+        ('satellites = 3\n', 'satellites = 3\n[[launches]]\nname = "L1"\ndate = 2025-10-02T00:00:00Z\nshell = "A"\nsatellites = 1\nplane = 0\n', "used twice"),
+        ('step_s = 120', 'step_s = 1e-6', "time steps; at most"),
+        ('resolution_deg = 5.0', 'resolution_deg = 0.01', "finer than the supported"),
     ],
 )
 def test_bad_scenarios_raise_one_line(tmp_path, old, new, message):
@@ -101,3 +109,25 @@ def test_missing_and_unreadable_files(tmp_path):
 def test_public_api_exports():
     for name in ("load_scenario", "coverage", "run", "read_tle", "read_omm", "walker", "Constellation"):
         assert hasattr(orbitjax, name)
+
+
+def test_equatorial_site_into_equatorial_orbit_is_an_error(tmp_path):
+    text = MINIMAL.replace("inclination_deg = 51.9", "inclination_deg = 0.0").replace("lat_deg = 28.5", "lat_deg = 0.0")
+    with pytest.raises(ValueError, match="cannot reach inclination"):
+        load_scenario(write(tmp_path, text)).stages()
+
+
+def test_launches_into_one_plane_take_the_next_free_slots(tmp_path):
+    two = MINIMAL.replace('satellites = 3\n', 'satellites = 2\nplane = 1\n') + (
+        '[[launches]]\nname = "L2"\ndate = 2025-10-02T00:00:00Z\nshell = "A"\nsatellites = 1\nplane = 1\n')
+    stage = load_scenario(write(tmp_path, two)).stages()[1].satellites
+    assert list(stage.slot) == [0, 1, 2] and len(set(stage.name)) == 3
+    full = two.replace('satellites = 1\nplane = 1', 'satellites = 2\nplane = 1')
+    with pytest.raises(ValueError, match="do not fit plane 1"):
+        load_scenario(write(tmp_path, full)).stages()
+
+
+def test_output_directory_from_the_file(tmp_path):
+    text = MINIMAL + '\n[output]\nprefix = "p"\ndirectory = "results"\n'
+    sc = load_scenario(write(tmp_path, text))
+    assert sc.output_dir == "results" and sc.output_prefix == "p"

@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 _STRING_DTYPES = ("U", "S", "O")
+_TIME_UNITS = (("seconds", 10**9), ("milliseconds", 10**6), ("microseconds", 10**3), ("nanoseconds", 1))
 
 
 def encoding_for(ds: xr.Dataset, *, complevel: int = 1) -> dict:
@@ -30,7 +31,9 @@ def encoding_for(ds: xr.Dataset, *, complevel: int = 1) -> dict:
             e["_FillValue"] = np.nan
         enc[name] = e
     if "time" in ds.coords:
-        enc["time"] = {"units": "seconds since 1970-01-01 00:00:00", "calendar": "proleptic_gregorian", "dtype": "int64"}
+        ns = ds["time"].values.astype("datetime64[ns]").astype(np.int64)
+        unit = next(u for u, q in _TIME_UNITS if np.all(ns % q == 0))  # coarsest exact unit
+        enc["time"] = {"units": f"{unit} since 1970-01-01 00:00:00", "calendar": "proleptic_gregorian", "dtype": "int64"}
     return enc
 
 

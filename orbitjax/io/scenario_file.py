@@ -145,6 +145,8 @@ def read_scenario(path: str | os.PathLike) -> dict:
         if name not in data:
             continue
         if name == "sites":
+            if not isinstance(data["sites"], dict):
+                raise ScenarioFileError(f"{path}: sites must be a table of [sites.NAME] tables")
             for site, spec in check_table(data["sites"], {k: (dict, False) for k in data["sites"]}, f"{path}: [sites]").items():
                 check_table(spec, SITE_KEYS, f"{path}: [sites.{site!r}]")
         else:

@@ -9,10 +9,11 @@ the equator) are neglected, so UTC is used for UT1.
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from .earth import WGS84, EarthModel
 
-TWO_PI = 2.0 * jnp.pi
+TWO_PI = 2.0 * np.pi
 J2000_JD = 2451545.0
 
 
@@ -24,11 +25,14 @@ def gmst82(jd_ut1_whole, jd_ut1_frac):
 
     Args:
       jd_ut1_whole, jd_ut1_frac: two-part Julian date (UT1), any broadcastable
-        shapes. Splitting keeps microsecond precision over decades.
+        shapes. Splitting keeps microsecond precision over decades. NumPy inputs
+        are evaluated with NumPy in float64 (how orchestration computes the angle
+        on the host, so float32 device runs get a float64 sidereal time).
 
     Returns:
       GMST in radians, broadcast shape of the inputs.
     """
+    xp = np if all(isinstance(a, (np.ndarray, np.generic, float, int)) for a in (jd_ut1_whole, jd_ut1_frac)) else jnp
     days = (jd_ut1_whole - J2000_JD) + jd_ut1_frac
     tut1 = days / 36525.0
     # 876600 h * 3600 s/h + 8640184.812866 s is the IAU-82 linear coefficient.
@@ -38,7 +42,7 @@ def gmst82(jd_ut1_whole, jd_ut1_frac):
         + 0.093104 * tut1**2
         - 6.2e-6 * tut1**3
     )
-    return jnp.mod(gmst_s * (TWO_PI / 86400.0), TWO_PI)
+    return xp.mod(gmst_s * (TWO_PI / 86400.0), TWO_PI)
 
 
 def _rot3(angle):

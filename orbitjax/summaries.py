@@ -419,7 +419,9 @@ def summary_table(ds: xr.Dataset, *, min_elevation: float | None = None) -> dict
         cell (:func:`orbitjax.landmask.land_fraction`); None when the grid is
         not a multiple of the land mask's 0.25 deg.
       continuous_band_deg: :func:`continuous_band` of ``percent_time_covered``.
-      max_gap_s: largest ``max_gap_s`` of any cell (s).
+      max_gap_s: largest ``max_gap_s`` among the cells covered at least once (s);
+        never-covered cells (e.g. polar caps out of a shell's reach) would pin it
+        to the window length. None when no cell is ever covered.
       mean_response_time_s: :func:`area_mean` of ``mean_response_time_s`` (s).
       min_elevation_deg: the sweep's elevation mask reported (deg), None without a sweep.
 
@@ -446,7 +448,10 @@ def summary_table(ds: xr.Dataset, *, min_elevation: float | None = None) -> dict
     out["percent_time_covered_global"] = _float(area_mean(ptc)) if ptc is not None else None
     out["percent_time_covered_land"] = _land_mean(ptc) if ptc is not None else None
     out["continuous_band_deg"] = continuous_band(ptc) if ptc is not None else None
-    out["max_gap_s"] = _float(ds["max_gap_s"].max()) if "max_gap_s" in ds else None
+    if "max_gap_s" in ds and ptc is not None and bool((ptc > 0).any()):
+        out["max_gap_s"] = _float(ds["max_gap_s"].where(ptc > 0).max())
+    else:
+        out["max_gap_s"] = None
     mrt = ds.get("mean_response_time_s")
     out["mean_response_time_s"] = _float(area_mean(mrt)) if mrt is not None else None
     out["min_elevation_deg"] = elevation

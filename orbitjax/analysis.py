@@ -182,7 +182,7 @@ def coverage(
     if np.any(~np.isfinite(masks) | (masks < 0) | (masks >= 90)):
         raise ValueError("minimum elevations must lie in [0, 90) degrees")
 
-    model, epochs = make_model(satellites)
+    model, epochs = make_model(satellites, reference=times[0])
     deep = deep_space_needed(model)
     n_pad = -n_sat % SAT_BUCKET
     lam_max = float(footprint_half_angle(max_radius_km(satellites), np.radians(masks.min()), radius_km))

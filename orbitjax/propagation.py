@@ -21,7 +21,7 @@ from .constellation import Constellation
 from .kernels import sgp4 as sgp4_kernel
 from .kernels.earth import WGS84
 from .kernels.frames import gmst82, teme_to_ecef, teme_to_ecef_rv
-from .kernels.kepler import KeplerElements, kepler_j2_positions, kepler_j2_states
+from .kernels.kepler import KeplerElements, j2_secular_rates, kepler_j2_positions, kepler_j2_states
 from .timescales import as_datetime64, jd2_from_datetime64, seconds_since
 
 _SGP4_EPOCH_JD_1950 = 2433281.5
@@ -47,19 +47,29 @@ def model_name(satellites) -> str:
     return "Kepler + J2 secular (WGS84 mu, Re, J2); inertial -> PEF by GMST IAU-82"
 
 
-def make_model(satellites):
-    """(model pytree, epochs datetime64[ns] (sat,)) for a constellation or catalogue."""
+def make_model(satellites, reference=None):
+    """(model pytree, epochs datetime64[ns] (sat,)) for a constellation or catalogue.
+
+    With ``reference`` (a UTC time), Kepler + J2 elements are first moved to that
+    epoch on the host in float64 (the secular rates are linear), so the device only
+    sees times relative to it: float32 runs then keep sub-second time resolution
+    whatever the elements' original epochs. SGP4 elements keep their epochs.
+    """
     if isinstance(satellites, Constellation):
         c = satellites
-        elements = KeplerElements(
-            a_km=jnp.asarray(c.a_km, jnp.float64),
-            e=jnp.asarray(c.e, jnp.float64),
-            inc_rad=jnp.asarray(np.radians(c.inc_deg)),
-            raan_rad=jnp.asarray(np.radians(c.raan_deg)),
-            argp_rad=jnp.asarray(np.radians(c.argp_deg)),
-            mean_anomaly_rad=jnp.asarray(np.radians(c.mean_anomaly_deg)),
-        )
-        return KeplerModel(elements), as_datetime64(c.epoch)
+        a, e, inc = c.a_km.astype(np.float64), c.e.astype(np.float64), np.radians(c.inc_deg)
+        raan, argp, m = np.radians(c.raan_deg), np.radians(c.argp_deg), np.radians(c.mean_anomaly_deg)
+        epochs = as_datetime64(c.epoch)
+        if reference is not None:
+            dt = time_offsets(epochs, reference)
+            raan_dot, argp_dot, m_dot = j2_secular_rates(a, e, inc, WGS84)
+            two_pi = 2.0 * np.pi
+            raan = np.mod(raan + raan_dot * dt, two_pi)
+            argp = np.mod(argp + argp_dot * dt, two_pi)
+            m = np.mod(m + m_dot * dt, two_pi)
+            epochs = np.full(len(c), as_datetime64(reference))
+        elements = KeplerElements(*(jnp.asarray(x) for x in (a, e, inc, raan, argp, m)))
+        return KeplerModel(elements), epochs
     if isinstance(satellites, Satellites):
         s = satellites
         n = len(s)

@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ._vmath import sincos
 from .earth import WGS84, EarthModel
@@ -49,14 +50,17 @@ def j2_secular_rates(a_km, e, inc_rad, earth: EarthModel = WGS84):
 
     Returns:
       (raan_dot, argp_dot, mean_anomaly_dot), each with the broadcast shape of the inputs.
+      NumPy inputs are evaluated with NumPy (float64 on the host, e.g. to move
+      elements to a new epoch before a float32 device run).
     """
-    n0 = jnp.sqrt(earth.mu_km3_s2 / a_km**3)
+    xp = np if all(isinstance(x, (np.ndarray, np.generic, float)) for x in (a_km, e, inc_rad)) else jnp
+    n0 = xp.sqrt(earth.mu_km3_s2 / a_km**3)
     p = a_km * (1.0 - e**2)
     k = 1.5 * earth.j2 * (earth.radius_eq_km / p) ** 2 * n0
-    s2 = jnp.sin(inc_rad) ** 2
-    raan_dot = -k * jnp.cos(inc_rad)
+    s2 = xp.sin(inc_rad) ** 2
+    raan_dot = -k * xp.cos(inc_rad)
     argp_dot = k * (2.0 - 2.5 * s2)
-    m_dot = n0 + k * jnp.sqrt(1.0 - e**2) * (1.0 - 1.5 * s2)
+    m_dot = n0 + k * xp.sqrt(1.0 - e**2) * (1.0 - 1.5 * s2)
     return raan_dot, argp_dot, m_dot
 
 

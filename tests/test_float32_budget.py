@@ -1,0 +1,41 @@
+"""float32 coverage (ORBITJAX_ENABLE_X64=0, the GPU mode) against float64: the documented budget."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+import orbitjax
+
+SCRIPT = textwrap.dedent("""
+    import sys, warnings
+    import numpy as np
+    warnings.simplefilter("ignore")
+    import orbitjax
+    sc = orbitjax.load_scenario("kuiper_falcon9")
+    out = {}
+    for st in (sc.stages()[0], sc.stages()[-1]):
+        ds = orbitjax.coverage(st.satellites, sc.analysis.times[:60], resolution_deg=2.0, progress=False)
+        assert ds.sat_position_ecef.dtype == np.float32
+        out[st.name] = (ds.coverage_fraction.values, ds.sat_position_ecef.values, ds.visible_count.values)
+    np.savez(sys.argv[1], **{k + "_" + n: v[i] for k, v in out.items() for i, n in enumerate("frc")})
+""")
+
+
+def test_float32_coverage_within_budget(tmp_path):
+    path = tmp_path / "f32.npz"
+    env = {**os.environ, "ORBITJAX_ENABLE_X64": "0"}
+    subprocess.run([sys.executable, "-c", SCRIPT, str(path)], check=True, env=env, timeout=300)
+    f32 = np.load(path)
+    sc = orbitjax.load_scenario("kuiper_falcon9")
+    for st in (sc.stages()[0], sc.stages()[-1]):
+        ds = orbitjax.coverage(st.satellites, sc.analysis.times[:60], resolution_deg=2.0, progress=False)
+        # Budget (README, "Precision"): elements moved to the window start on the host in
+        # float64 and sidereal time from the host keep float32 positions within 0.1 km over
+        # the first hour (18 m measured), whatever the element epochs (KF-01's is 3 months back).
+        dr = np.linalg.norm(f32[st.name + "_r"].astype(np.float64) - ds.sat_position_ecef.values, axis=-1)
+        assert dr.max() < 0.1, st.name
+        assert np.abs(f32[st.name + "_f"] - ds.coverage_fraction.values).max() < 1e-3
+        assert np.mean(f32[st.name + "_c"] != ds.visible_count.values) < 1e-3

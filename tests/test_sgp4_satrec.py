@@ -242,3 +242,14 @@ def test_float32_error_budget(kind, days):
     err = _float32_errors(kind, days)
     print(f"float32 {kind} {days} d: max position error {err * 1e3:.1f} m")
     assert err < F32_BOUNDS_KM[(kind, days)], err
+
+
+def test_time_blocks_equal_one_call(elements):
+    """Outside jit the time axis is split into equal padded blocks; results are identical."""
+    params = _ours_init(elements, WGS72, "i")
+    t = jnp.linspace(-1440.0, 4 * 1440.0, 37)
+    one = sgp4_propagate(params, t, block_points=None)
+    blocked = sgp4_propagate(params, t, block_points=5 * params.ecco.shape[0])  # 5 times per block, last padded
+    for a, b in zip(one, blocked):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert blocked[0].shape == one[0].shape

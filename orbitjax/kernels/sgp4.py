@@ -503,7 +503,7 @@ def _sgp4_propagate_jit(params, tsince_min, *, gravity, opsmode, deep_space, dty
     return _sgp4_core(_per_sat(params), t, gravity, opsmode, deep_space)
 
 
-BLOCK_POINTS = 160_000
+BLOCK_POINTS = 80_000
 """Satellite-epochs per call when :func:`sgp4_propagate` splits the time axis (outside jit)."""
 
 
@@ -543,8 +543,8 @@ def sgp4_propagate(
         3,236 x 1,440 than one call, and bound peak memory. None: one call. Under
         jit (e.g. inside the coverage chunk step) the caller's shape is used as is.
 
-    Memory: about 60 arrays of (sat, block) floats are live at peak (about 80 MB
-    per block of 160,000 satellite-epochs in float64), plus the outputs.
+    Memory: about 60 arrays of (sat, block) floats are live at peak (about 40 MB
+    per block of 80,000 satellite-epochs in float64), plus the outputs.
     """
     _check_static(gravity, opsmode)
     t = jnp.asarray(tsince_min)

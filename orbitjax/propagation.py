@@ -9,7 +9,6 @@ Times reach the kernels as float64 seconds relative to a reference instant
 
 from __future__ import annotations
 
-from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -111,11 +110,17 @@ def time_offsets(epochs, reference) -> np.ndarray:
     return (ref - as_datetime64(epochs).astype(np.int64)).astype(np.float64) / 1e9
 
 
-@partial(jax.jit, static_argnames=("deep_space",))
+_kepler_states = jax.jit(kepler_j2_states, static_argnames=("earth",))
+
+
 def _inertial_states(model, dt_s, deep_space: bool = True):
-    """Inertial positions/velocities (sat, time, 3) and error codes (sat, time)."""
+    """Inertial positions/velocities (sat, time, 3) and error codes (sat, time).
+
+    Not jitted itself: called eagerly, ``sgp4_propagate`` splits long time axes
+    into cache-sized blocks; traced (inside a coverage chunk) it runs as one call.
+    """
     if isinstance(model, KeplerModel):
-        r, v = kepler_j2_states(model.elements, dt_s, WGS84)
+        r, v = _kepler_states(model.elements, dt_s, WGS84)
         return r, v, jnp.zeros(dt_s.shape, jnp.int32)
     r, v, err = sgp4_kernel.sgp4_propagate(
         model.params, dt_s / 60.0, gravity=sgp4_kernel.WGS72, opsmode="i",

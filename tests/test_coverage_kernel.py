@@ -1,9 +1,11 @@
-"""Coverage-count kernel against a brute-force elevation computation.
+"""Coverage-count kernel against a brute-force elevation computation, on WGS84 and on the sphere.
 
 The reference here never uses footprint angles or longitude intervals: for every
-cell centre g on the sphere of radius R and every satellite r it evaluates the
-topocentric elevation asin(((r - g) . g_hat) / |r - g|) and counts satellites at or
-above their own mask. Counts must agree exactly, except at cells whose elevation
+cell centre g and every satellite r it evaluates the topocentric elevation
+asin(((r - g) . n) / |r - g|) and counts satellites at or above their own mask.
+On WGS84, g is the geodetic (lat, lon, h = 0) point of the ellipsoid
+(NIMA TR8350.2 Eq. 4-14: N = a / sqrt(1 - e^2 sin^2 lat)) and n its ellipsoid
+normal; on the sphere g = R n with n radial. Counts must agree exactly, except at cells whose elevation
 lies within ``EDGE_RAD`` of the mask, where the two float64 formulations may round
 differently; the number of such cells is asserted to be (near) zero.
 
@@ -23,7 +25,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orbitjax.kernels.coverage import coverage_counts, footprint_half_angle, rows_per_footprint
+from orbitjax.kernels.coverage import coverage_counts, footprint_half_angle, footprint_lat_span, rows_per_footprint
 from orbitjax.kernels.earth import MEAN_RADIUS_KM
 from orbitjax.kernels.grid import make_grid
 
@@ -36,16 +38,30 @@ EDGE_RAD = 1e-9
 # --- independent reference ---------------------------------------------------
 
 
+WGS84_A, WGS84_F = 6378.137, 1.0 / 298.257223563
+
+
+def cell_points(grid, radius_km=R):
+    """(lat, lon, 3) cell centres and (lat, lon, 3) unit up-vectors for the grid's Earth model."""
+    lat = np.radians(grid.lat_deg)[:, None]
+    lon = np.radians(grid.lon_deg)[None, :]
+    ghat = np.stack(np.broadcast_arrays(np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)), -1)
+    if grid.earth_model == "sphere":
+        return radius_km * ghat, ghat
+    e2 = WGS84_F * (2.0 - WGS84_F)
+    n = WGS84_A / np.sqrt(1.0 - e2 * np.sin(lat) ** 2)
+    g = np.stack(np.broadcast_arrays(n * np.cos(lat) * np.cos(lon), n * np.cos(lat) * np.sin(lon),
+                                     n * (1.0 - e2) * np.sin(lat)), -1)
+    return g, ghat
+
+
 def brute_force(r_km, min_el_rad, grid, radius_km=R):
     """(counts (time, lat, lon), edge (time, lat, lon) bool) by direct elevations.
 
     ``edge`` marks cells where some satellite's elevation is within EDGE_RAD of its mask.
     """
     r_km = np.asarray(r_km, np.float64)
-    lat = np.radians(grid.lat_deg)[:, None]
-    lon = np.radians(grid.lon_deg)[None, :]
-    ghat = np.stack(np.broadcast_arrays(np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)), -1)
-    g = radius_km * ghat  # (lat, lon, 3)
+    g, ghat = cell_points(grid, radius_km)
     n_sat, n_time, _ = r_km.shape
     counts = np.zeros((n_time, grid.n_lat, grid.n_lon), np.int64)
     edge = np.zeros((n_time, grid.n_lat, grid.n_lon), bool)
@@ -64,7 +80,7 @@ def kernel(r_km, min_el_rad, grid, n_rows=None):
     r_km = np.asarray(r_km, np.float64)
     if n_rows is None:
         r_max = np.nanmax(np.linalg.norm(r_km, axis=-1))
-        lam = float(footprint_half_angle(r_max, float(np.min(min_el_rad))))
+        lam = float(footprint_lat_span(r_max, float(np.min(min_el_rad)), grid.earth_model))
         n_rows = rows_per_footprint(grid, max(lam, 0.0))
     out = coverage_counts(jnp.asarray(r_km), jnp.asarray(min_el_rad, jnp.float64), grid=grid, n_rows=n_rows)
     return np.asarray(out)
@@ -100,26 +116,31 @@ def random_sats(rng, n_sat, n_time, alt_lo=300.0, alt_hi=36000.0):
 # --- brute-force agreement ----------------------------------------------------
 
 
-def test_kernel_runs_under_strict_rank_promotion():
+@pytest.fixture(params=["wgs84", "sphere"])
+def earth(request):
+    return request.param
+
+
+def test_kernel_runs_under_strict_rank_promotion(earth):
     """conftest sets jax_numpy_rank_promotion='raise'; the kernel must not rely on implicit promotion."""
     assert jax.config.jax_numpy_rank_promotion == "raise"
-    grid = make_grid(5.0)
+    grid = make_grid(5.0, earth)
     r = jnp.asarray(sat(10.0, 20.0, R + 700.0)[None, None, :])
     coverage_counts(r, jnp.zeros(1), grid=grid, n_rows=rows_per_footprint(grid, 0.5))
 
 
 @pytest.mark.parametrize("res", [2.0, 1.0, 0.5, 5.0, 3.0])
-def test_random_satellites_match_brute_force(res):
+def test_random_satellites_match_brute_force(res, earth):
     rng = np.random.default_rng(int(res * 10))
     r = random_sats(rng, 12, 3)
     masks = np.radians(rng.uniform(0.0, 60.0, 12))
     masks[0] = 0.0
-    got, _, _ = assert_matches_brute(r, masks, make_grid(res))
+    got, _, _ = assert_matches_brute(r, masks, make_grid(res, earth))
     assert got.max() >= 2  # the case has overlapping footprints
 
 
-def test_poles_and_near_poles():
-    grid = make_grid(1.0)
+def test_poles_and_near_poles(earth):
+    grid = make_grid(1.0, earth)
     r = np.stack(
         [
             [0.0, 0.0, R + 550.0],  # exactly over the north pole
@@ -139,8 +160,8 @@ def test_poles_and_near_poles():
 
 
 @pytest.mark.parametrize("res", [1.0, 0.5])
-def test_antimeridian_and_lon_180(res):
-    grid = make_grid(res)
+def test_antimeridian_and_lon_180(res, earth):
+    grid = make_grid(res, earth)
     r = np.stack(
         [
             sat(10.0, 179.9, R + 600.0),
@@ -157,8 +178,8 @@ def test_antimeridian_and_lon_180(res):
     assert want[0, :, 0].sum() > 0 and want[0, :, -1].sum() > 0
 
 
-def test_equatorial_and_geo():
-    grid = make_grid(2.0)
+def test_equatorial_and_geo(earth):
+    grid = make_grid(2.0, earth)
     r = np.stack(
         [
             sat(0.0, 0.0, R + 550.0),
@@ -174,8 +195,8 @@ def test_equatorial_and_geo():
     assert got.max() == 2
 
 
-def test_inside_earth_or_nan_contributes_nothing():
-    grid = make_grid(2.0)
+def test_inside_earth_or_nan_contributes_nothing(earth):
+    grid = make_grid(2.0, earth)
     good = sat(30.0, 40.0, R + 800.0)
     r = np.stack(
         [
@@ -194,13 +215,13 @@ def test_inside_earth_or_nan_contributes_nothing():
     assert got.sum() > 0
 
 
-def test_too_few_rows_drops_coverage():
-    grid = make_grid(1.0)
+def test_too_few_rows_drops_coverage(earth):
+    grid = make_grid(1.0, earth)
     r = np.stack([sat(20.0, 30.0, R + 1500.0), sat(-50.0, -60.0, R + 8000.0)])[:, None, :]
     masks = np.radians([5.0, 10.0])
     want, edge = brute_force(r, masks, grid)
     assert edge.sum() == 0
-    lam = float(footprint_half_angle(np.max(np.linalg.norm(r, axis=-1)), masks.min()))
+    lam = float(footprint_lat_span(np.max(np.linalg.norm(r, axis=-1)), masks.min(), earth))
     n_rows = rows_per_footprint(grid, lam)
     # The derived value is exact ...
     np.testing.assert_array_equal(kernel(r, masks, grid, n_rows=n_rows), want)
@@ -228,7 +249,7 @@ def test_covered_area_converges_to_cap(alt_km, mask_deg):
     expected = cap_fraction(r_km, eps[0])
     errors = {}
     for res in (1.0, 0.5, 0.25):
-        grid = make_grid(res)
+        grid = make_grid(res, "sphere")
         covered = kernel(r, eps, grid) > 0  # (time, lat, lon)
         area = np.einsum("tij,i->t", covered.astype(float), grid.cell_area_fraction())
         errors[res] = float(np.mean(np.abs(area / expected - 1.0)))
@@ -243,24 +264,24 @@ def test_covered_area_converges_to_cap(alt_km, mask_deg):
 # --- properties -------------------------------------------------------------
 
 
-def test_jit_matches_eager():
-    grid = make_grid(5.0)
+def test_jit_matches_eager(earth):
+    grid = make_grid(5.0, earth)
     rng = np.random.default_rng(3)
     r = jnp.asarray(random_sats(rng, 5, 2))
     masks = jnp.asarray(np.radians(rng.uniform(0, 40, 5)))
-    n_rows = rows_per_footprint(grid, float(footprint_half_angle(float(jnp.max(jnp.linalg.norm(r, axis=-1))), 0.0)))
+    n_rows = rows_per_footprint(grid, float(footprint_lat_span(float(jnp.max(jnp.linalg.norm(r, axis=-1))), 0.0, earth)))
     jitted = np.asarray(coverage_counts(r, masks, grid=grid, n_rows=n_rows))
     with jax.disable_jit():
         eager = np.asarray(coverage_counts(r, masks, grid=grid, n_rows=n_rows))
     np.testing.assert_array_equal(jitted, eager)
 
 
-def test_chunking_in_time_does_not_change_counts():
-    grid = make_grid(2.0)
+def test_chunking_in_time_does_not_change_counts(earth):
+    grid = make_grid(2.0, earth)
     rng = np.random.default_rng(5)
     r = random_sats(rng, 8, 6)
     masks = np.radians(rng.uniform(0, 30, 8))
-    lam = float(footprint_half_angle(np.max(np.linalg.norm(r, axis=-1)), masks.min()))
+    lam = float(footprint_lat_span(np.max(np.linalg.norm(r, axis=-1)), masks.min(), earth))
     n_rows = rows_per_footprint(grid, lam)
     whole = kernel(r, masks, grid, n_rows=n_rows)
     chunks = np.concatenate([kernel(r[:, i : i + 2], masks, grid, n_rows=n_rows) for i in (0, 2, 4)])
@@ -271,7 +292,7 @@ def test_chunking_in_time_does_not_change_counts():
 
 _MONO_GRID = make_grid(5.0)
 _MONO_RMAX = R + 40000.0
-_MONO_ROWS = rows_per_footprint(_MONO_GRID, float(footprint_half_angle(_MONO_RMAX, 0.0)))
+_MONO_ROWS = rows_per_footprint(_MONO_GRID, float(footprint_lat_span(_MONO_RMAX, 0.0)))
 
 
 @settings(max_examples=40, deadline=None)

@@ -1,25 +1,43 @@
 """Coverage counts on a global lat/lon grid: how many satellites each cell sees.
 
-Earth model: a sphere of radius ``R`` (default the IUGG mean radius 6371.0088 km),
-cell latitudes taken as geocentric. On that sphere the count is exact: a ground
-point sees a satellite at distance ``r`` from the centre above elevation ``eps``
-exactly when the central angle ``psi`` between the point and the sub-satellite
-point satisfies (Wertz, "Space Mission Analysis and Design", 3rd ed., Eq. 5-26)
+Two Earth models (``Grid.earth_model``), both exact and both footprint-following.
 
-    psi <= lam(r, eps) = arccos(R cos(eps) / r) - eps.
+**WGS84 (default).** Cell centres lie on the WGS84 ellipsoid at geodetic latitude
+``phi`` and height 0; a cell sees a satellite when its elevation above the local
+horizon plane (normal ``n`` of the ellipsoid) is at least ``eps``:
+``(s - c) . n >= |s - c| sin(eps)``. On the row of geodetic latitude ``phi``, with
+``u = cos(lon - lon_s)``, satellite ``s = (rho_s cos lon_s, rho_s sin lon_s, z_s)``,
+``N = a / sqrt(1 - e^2 sin^2 phi)`` the prime-vertical radius and cell
+``c = (N cos phi cos lon, N cos phi sin lon, N (1 - e^2) sin phi)``::
 
-On the grid row at latitude ``phi`` that condition is one longitude interval
-centred on the sub-satellite longitude ``lon_s`` (spherical law of cosines):
+    (s - c) . n = A u + B,        A = rho_s cos phi,  B = z_s sin phi - N (1 - e^2 sin^2 phi)
+    |s - c|^2   = C - D u,        C = rho_s^2 + (N cos phi)^2 + (z_s - N (1 - e^2) sin phi)^2,
+                                   D = 2 rho_s N cos phi.
 
-    cos(dlon) >= (cos(lam) - sin(phi) sin(phi_s)) / (cos(phi) cos(phi_s)),
+``F(u) = A u + B - sin(eps) sqrt(C - D u)`` is non-decreasing in ``u`` (A, D >= 0),
+so the visible cells of a row are ``u >= u*``: one longitude interval centred on
+``lon_s``. ``u*`` is the larger root of ``A^2 u^2 + (2 A B + sin^2(eps) D) u +
+B^2 - sin^2(eps) C = 0`` (the squared equation is increasing on ``u >= -B/A``,
+where every root of ``F`` lies); the row is full when ``F(-1) >= 0`` and empty when
+``F(1) < 0``. Rows visited per footprint are bounded by the geocentric footprint
+half-angle for the polar radius ``b`` and a mask lowered by the largest angle
+between the ellipsoid normal and the radial direction (0.192 deg), widened by
+that same angle (geodetic minus geocentric latitude).
 
-empty when the right side exceeds 1 and the whole row when it is below -1 (a
-footprint containing a pole). The kernel therefore does work proportional to
-the footprints, not to satellites x cells: for each satellite and time it visits
-only the ``rows_per_footprint`` rows its footprint can touch, turns each into a
-column interval, and adds +1/-1 at the interval's ends in a difference array of
-doubled width (so intervals crossing the antimeridian need no special case). A
-cumulative sum along longitude and a fold of the two halves give the counts.
+**Sphere.** Radius ``R`` (default the IUGG mean radius 6371.0088 km), latitudes
+geocentric: a point sees a satellite at distance ``r`` above elevation ``eps``
+exactly when the central angle ``psi`` from the sub-satellite point satisfies
+(Wertz, "Space Mission Analysis and Design", 3rd ed., Eq. 5-26)
+``psi <= lam = arccos(R cos(eps) / r) - eps``, i.e. on the row at latitude ``phi``
+``cos(dlon) >= (cos(lam) - sin(phi) sin(phi_s)) / (cos(phi) cos(phi_s))``.
+
+Either way the kernel does work proportional to the footprints, not to satellites
+x cells: for each satellite and time it visits only the ``rows_per_footprint``
+rows its footprint can touch, turns each into a column interval, and adds a
+payload (+1 for counts) at the interval's start and its negative after its end in
+a difference array of doubled width (so intervals crossing the antimeridian need
+no special case). A cumulative sum along longitude and a fold of the two halves
+give the per-cell sums.
 
 Memory per call: the (time, sat, rows_per_footprint) interval arrays plus the
 (time, lat, 2 lon) difference array; never time x sat x cells.
@@ -34,12 +52,25 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._vmath import arccos, atan2
-from .earth import MEAN_RADIUS_KM
+from .earth import MEAN_RADIUS_KM, WGS84
 from .grid import Grid
+
+WGS84_A_KM = WGS84.radius_eq_km
+WGS84_E2 = WGS84.flattening * (2.0 - WGS84.flattening)
+WGS84_B_KM = WGS84_A_KM * (1.0 - WGS84.flattening)
+
+
+def _max_normal_tilt_rad() -> float:
+    """Largest angle between the WGS84 normal and the radial direction (geodetic - geocentric latitude)."""
+    phi = np.linspace(0.0, np.pi / 2, 200_001)
+    return float(np.max(phi - np.arctan((1.0 - WGS84_E2) * np.tan(phi)))) + 1e-9
+
+
+NORMAL_TILT_MAX_RAD = _max_normal_tilt_rad()  # 3.3584e-3 rad = 0.1924 deg
 
 
 def footprint_half_angle(r_km, min_elevation_rad, radius_km: float = MEAN_RADIUS_KM):
-    """Earth-central half-angle (rad) of the region seeing a satellite above ``min_elevation_rad``.
+    """Earth-central half-angle (rad) of the region of a sphere seeing a satellite above ``min_elevation_rad``.
 
     Negative when the satellite is below the surface (then nothing sees it).
     """
@@ -47,14 +78,156 @@ def footprint_half_angle(r_km, min_elevation_rad, radius_km: float = MEAN_RADIUS
     return jnp.arccos(jnp.clip(ratio, -1.0, 1.0)) - min_elevation_rad
 
 
+def footprint_lat_span(r_km, min_elevation_rad, earth_model: str = "wgs84", radius_km: float = MEAN_RADIUS_KM):
+    """Upper bound (rad) on how far a footprint's grid latitudes reach from the satellite's geocentric latitude.
+
+    Sphere: the half-angle itself. WGS84: the spherical half-angle for the polar
+    radius and the mask lowered by the normal tilt, plus the tilt (see module doc).
+    """
+    if earth_model == "sphere":
+        return footprint_half_angle(r_km, min_elevation_rad, radius_km)
+    eps = min_elevation_rad - NORMAL_TILT_MAX_RAD
+    return footprint_half_angle(r_km, eps, WGS84_B_KM) + NORMAL_TILT_MAX_RAD
+
+
 def rows_per_footprint(grid: Grid, max_half_angle_rad: float) -> int:
-    """Static number of grid rows a footprint of the given half-angle can intersect.
+    """Static number of grid rows a footprint of the given latitude half-span can intersect.
 
     A latitude interval of length 2 lam holds at most floor(2 lam / res) + 1 row
     centres; the 1e-6 margin absorbs rounding in the kernel's first-row index.
     """
     span = 2.0 * np.degrees(max_half_angle_rad) / grid.resolution_deg
     return int(min(grid.n_lat, np.floor(span + 1e-6) + 1))
+
+
+def _row_tables(grid: Grid, dtype):
+    """Per-row constants (lat,): sin/cos of the row latitude, and for WGS84 N cos phi,
+    N (1 - e^2) sin phi and H = N (1 - e^2 sin^2 phi)."""
+    phi = np.radians(grid.lat_deg)
+    s, c = np.sin(phi), np.cos(phi)
+    n = WGS84_A_KM / np.sqrt(1.0 - WGS84_E2 * s * s)
+    cols = (s, c, n * c, n * (1.0 - WGS84_E2) * s, n * (1.0 - WGS84_E2 * s * s))
+    return tuple(jnp.asarray(v, dtype) for v in cols)
+
+
+def footprint_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int,
+                        radius_km: float = MEAN_RADIUS_KM):
+    """Column interval of every footprint row: the geometry shared by all scatters.
+
+    Args:
+      r_ecef_km: (sat, time, 3) Earth-fixed positions, km (NaN: nothing visible).
+      min_elevation_rad: (sat,) minimum elevation of each satellite.
+      grid, n_rows, radius_km: as in :func:`coverage_counts`.
+
+    Returns:
+      ``rows`` (time, sat, k) int32 row index (clipped into the grid), ``start``
+      (time, sat, k) int32 first column in [0, n_lon), ``n_cells`` (time, sat, k)
+      int32 interval length (n_lon for a full row) and ``ok`` (time, sat, k) bool,
+      False where the row holds no visible cell.
+    """
+    n_lat, n_lon = grid.n_lat, grid.n_lon
+    res = np.radians(grid.resolution_deg)
+    dtype = r_ecef_km.dtype
+    # (time, sat, ...) order: the scatter then stays within one time slab of the
+    # difference array at a time, which keeps it cache-resident.
+    r_t = jnp.swapaxes(r_ecef_km, 0, 1)
+    x, y, z = r_t[..., 0], r_t[..., 1], r_t[..., 2]
+    rho = jnp.sqrt(x * x + y * y)
+    r = jnp.sqrt(rho * rho + z * z)  # (time, sat)
+    lat_s = atan2(z, rho)
+    lon_s = atan2(y, x)
+    eps = min_elevation_rad[None, :]
+    cos_eps, sin_eps = jnp.cos(eps), jnp.sin(eps)
+    sphere = grid.earth_model == "sphere"
+
+    if sphere:
+        # lam = arccos(q) - eps with q = R cos(eps) / r; cos(lam) follows without trigonometry.
+        q = jnp.clip(radius_km * cos_eps / r, -1.0, 1.0)
+        sin_q = jnp.sqrt(1.0 - q * q)
+        lam = atan2(sin_q, q) - eps
+        cos_lam = q * cos_eps + sin_q * sin_eps
+        span = lam
+    else:
+        # Latitude half-span bound (see footprint_lat_span), inlined for the traced arrays.
+        eps_b = eps - NORMAL_TILT_MAX_RAD
+        q = jnp.clip(WGS84_B_KM * jnp.cos(eps_b) / r, -1.0, 1.0)
+        span = atan2(jnp.sqrt(1.0 - q * q), q) - eps_b + NORMAL_TILT_MAX_RAD
+        lam = span
+    visible = jnp.isfinite(span) & (lam > 0)
+
+    # First row whose centre can lie inside the footprint, then n_rows rows upward.
+    first = jnp.ceil((lat_s - span + 0.5 * jnp.pi) / res - 0.5).astype(jnp.int32)
+    rows = first[..., None] + jnp.arange(n_rows, dtype=jnp.int32)[None, None, :]  # (time, sat, k)
+    row_ok = visible[..., None] & (rows >= 0) & (rows < n_lat)
+    rows_c = jnp.clip(rows, 0, n_lat - 1)
+    sin_phi, cos_phi, rho_c, z_c, h_c = (v[rows_c] for v in _row_tables(grid, dtype))
+
+    if sphere:
+        sin_s, cos_s = (z / r)[..., None], (rho / r)[..., None]
+        num = cos_lam[..., None] - sin_phi * sin_s
+        den = cos_phi * cos_s
+        # den > 0 for every cell centre unless the satellite is exactly over a pole.
+        cos_w = jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), jnp.where(num <= 0, -2.0, 2.0))
+    else:
+        rho_s, z_s = rho[..., None], z[..., None]
+        se = sin_eps[..., None]
+        a_ = rho_s * cos_phi
+        b_ = z_s * sin_phi - h_c
+        dz = z_s - z_c
+        c_ = rho_s * rho_s + rho_c * rho_c + dz * dz
+        d_ = 2.0 * rho_s * rho_c
+        f_hi = a_ + b_ - se * jnp.sqrt(jnp.maximum(c_ - d_, 0.0))  # F(u = 1): the nearest cell of the row
+        f_lo = b_ - a_ - se * jnp.sqrt(c_ + d_)  # F(u = -1): the farthest
+        a2 = a_ * a_
+        b1 = 2.0 * a_ * b_ + se * se * d_
+        c0 = b_ * b_ - se * se * c_
+        sq = jnp.sqrt(jnp.maximum(b1 * b1 - 4.0 * a2 * c0, 0.0))
+        qq = -0.5 * (b1 + jnp.where(b1 >= 0, sq, -sq))  # stable roots qq / a2 and c0 / qq
+        r1 = jnp.where(a2 > 0, qq / jnp.where(a2 > 0, a2, 1.0), -jnp.inf)
+        r2 = jnp.where(qq != 0, c0 / jnp.where(qq != 0, qq, 1.0), -jnp.inf)
+        u_star = jnp.maximum(r1, r2)
+        cos_w = jnp.where(f_lo >= 0, -2.0, jnp.where(f_hi < 0, 2.0, u_star))
+    full_row = cos_w <= -1.0
+    c = jnp.clip(cos_w, -1.0, 1.0)
+
+    # Column interval [j0, j1] of the centres within arccos(c) of lon_s (fractional column xc).
+    xc = (lon_s[..., None] + jnp.pi) / res - 0.5
+    hw = jnp.where(full_row, jnp.pi, arccos(c)) / res
+    j0 = jnp.ceil(xc - hw)
+    j1 = jnp.floor(xc + hw)
+    n_cells = jnp.clip(j1 - j0 + 1.0, 0.0, n_lon)
+    n_cells = jnp.where(full_row, n_lon, n_cells).astype(jnp.int32)
+    # j0 lies in (-n_lon, 2 n_lon): wrap with compares, cheaper than a float mod.
+    j0i = j0.astype(jnp.int32)
+    j0i = j0i + n_lon * (j0i < 0) - n_lon * (j0i >= n_lon)
+    start = jnp.where(full_row, 0, j0i)
+    ok = row_ok & (cos_w <= 1.0) & (n_cells > 0)
+    return rows_c, start, n_cells, ok
+
+
+def scatter_intervals(rows, start, n_cells, ok, payload, *, grid: Grid):
+    """Sum of ``payload`` over the intervals covering each cell: (time, lat, lon) of payload's dtype.
+
+    ``payload`` is (sat,) (e.g. ones for counts, packed satellite ids); the sums are
+    exact in integer arithmetic, also modulo overflow of the dtype.
+    """
+    n_lat, n_lon = grid.n_lat, grid.n_lon
+    n_time = rows.shape[0]
+    dtype = payload.dtype
+    t_idx = jnp.arange(n_time, dtype=jnp.int32)[:, None, None]
+    base = (t_idx * n_lat + rows) * (2 * n_lon)
+    size = n_time * n_lat * 2 * n_lon
+    idx_on = jnp.where(ok, base + start, size)
+    idx_off = jnp.where(ok, base + start + n_cells, size)
+    idx = jnp.stack([idx_on, idx_off], axis=-1).ravel()
+    p = jnp.broadcast_to(payload[None, :, None], rows.shape)
+    upd = jnp.stack([p, -p], axis=-1).ravel()
+    diff = jnp.zeros(size, dtype).at[idx].add(upd, mode="drop")
+    diff = diff.reshape(n_time, n_lat, 2, n_lon)
+    # sums[j] = C[j] + C[j + n_lon] with C the cumulative sum over the doubled row;
+    # folding first halves the scan: C[j + n] = sum(first half) + cumsum(second half)[j].
+    first_half = diff[:, :, 0]
+    return _cumsum_last(first_half + diff[:, :, 1]) + jnp.sum(first_half, axis=-1, keepdims=True, dtype=dtype)
 
 
 @partial(jax.jit, static_argnames=("grid", "n_rows", "radius_km", "count_dtype"))
@@ -73,11 +246,13 @@ def coverage_counts(
       r_ecef_km: (sat, time, 3) Earth-fixed positions in km. NaN positions (failed
         propagation) contribute nothing.
       min_elevation_rad: (sat,) minimum elevation of each satellite.
-      grid: the cell-centre grid (static).
+      grid: the cell-centre grid (static); its ``earth_model`` selects WGS84
+        geodetic cells with elevation from the ellipsoid normal, or the sphere.
       n_rows: static rows visited per footprint; use :func:`rows_per_footprint`
-        with the largest half-angle in the call. Too small a value drops coverage
-        at footprint edges, so callers must derive it, not guess it.
-      radius_km: radius of the spherical Earth.
+        with :func:`footprint_lat_span` of the largest footprint in the call. Too
+        small a value drops coverage at footprint edges, so callers must derive
+        it, not guess it.
+      radius_km: radius of the spherical Earth (``earth_model="sphere"`` only).
       count_dtype: integer dtype of the counts (static). int16 (the default)
         halves the memory traffic of the dense passes; it holds counts up to
         32,767 satellites in view of one cell.
@@ -85,74 +260,9 @@ def coverage_counts(
     Returns:
       (time, lat, lon) counts of ``count_dtype``.
     """
-    n_lat, n_lon = grid.n_lat, grid.n_lon
-    res = np.radians(grid.resolution_deg)
-    n_time = r_ecef_km.shape[1]
-    dtype = r_ecef_km.dtype
-
-    # Work in (time, sat, row) order: the scatter below then stays within one time
-    # slab of the difference array at a time, which keeps it cache-resident.
-    r_t = jnp.swapaxes(r_ecef_km, 0, 1)  # (time, sat, 3)
-    x, y, z = r_t[..., 0], r_t[..., 1], r_t[..., 2]
-    rho = jnp.sqrt(x * x + y * y)
-    r = jnp.sqrt(rho * rho + z * z)  # (time, sat)
-    sin_s, cos_s = z / r, rho / r
-    lat_s = atan2(z, rho)
-    lon_s = atan2(y, x)
-    # lam = arccos(q) - eps with q = R cos(eps) / r; cos(lam) follows without trigonometry.
-    eps = min_elevation_rad[None, :]
-    cos_eps, sin_eps = jnp.cos(eps), jnp.sin(eps)
-    q = jnp.clip(radius_km * cos_eps / r, -1.0, 1.0)
-    sin_q = jnp.sqrt(1.0 - q * q)
-    lam = atan2(sin_q, q) - eps
-    cos_lam = q * cos_eps + sin_q * sin_eps
-    visible = jnp.isfinite(lam) & (lam > 0)
-
-    # First row whose centre can lie inside the footprint, then n_rows rows upward.
-    first = jnp.ceil((lat_s - lam + 0.5 * jnp.pi) / res - 0.5).astype(jnp.int32)
-    rows = first[..., None] + jnp.arange(n_rows, dtype=jnp.int32)[None, None, :]  # (time, sat, k)
-    row_ok = visible[..., None] & (rows >= 0) & (rows < n_lat)
-    rows_c = jnp.clip(rows, 0, n_lat - 1)
-    phi = -0.5 * np.pi + (np.arange(n_lat) + 0.5) * res
-    sin_phi = jnp.asarray(np.sin(phi), dtype)[rows_c]
-    cos_phi = jnp.asarray(np.cos(phi), dtype)[rows_c]
-
-    num = cos_lam[..., None] - sin_phi * sin_s[..., None]
-    den = cos_phi * cos_s[..., None]
-    # den > 0 for every cell centre unless the satellite is exactly over a pole.
-    cos_w = jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), jnp.where(num <= 0, -2.0, 2.0))
-    full_row = cos_w <= -1.0
-    c = jnp.clip(cos_w, -1.0, 1.0)
-
-    # Column interval [j0, j1] of the centres within arccos(c) of lon_s (fractional column xc).
-    xc = (lon_s[..., None] + jnp.pi) / res - 0.5
-    hw = jnp.where(full_row, jnp.pi, arccos(c)) / res
-    j0 = jnp.ceil(xc - hw)
-    j1 = jnp.floor(xc + hw)
-    n_cells = jnp.clip(j1 - j0 + 1.0, 0.0, n_lon)
-    n_cells = jnp.where(full_row, n_lon, n_cells).astype(jnp.int32)
-    # j0 lies in (-n_lon, 2 n_lon): wrap with compares, cheaper than a float mod.
-    j0i = j0.astype(jnp.int32)
-    j0i = j0i + n_lon * (j0i < 0) - n_lon * (j0i >= n_lon)
-    start = jnp.where(full_row, 0, j0i)
-    ok = row_ok & (cos_w <= 1.0) & (n_cells > 0)
-
-    # Flat index into the (time, lat, 2 lon) difference array; dropped when not ok.
-    t_idx = jnp.arange(n_time, dtype=jnp.int32)[:, None, None]
-    base = (t_idx * n_lat + rows_c) * (2 * n_lon)
-    size = n_time * n_lat * 2 * n_lon
-    idx_on = jnp.where(ok, base + start, size)
-    idx_off = jnp.where(ok, base + start + n_cells, size)
-    idx = jnp.stack([idx_on, idx_off], axis=-1).ravel()
-    upd = jnp.broadcast_to(jnp.array([1, -1], count_dtype), idx_on.shape + (2,)).ravel()
-    diff = jnp.zeros(size, count_dtype).at[idx].add(upd, mode="drop")
-    diff = diff.reshape(n_time, n_lat, 2, n_lon)
-    # counts[j] = C[j] + C[j + n_lon] with C the cumulative sum over the doubled row;
-    # folding first halves the scan: C[j + n] = sum(first half) + cumsum(second half)[j].
-    first_half = diff[:, :, 0]
-    return _cumsum_last(first_half + diff[:, :, 1]) + jnp.sum(
-        first_half, axis=-1, keepdims=True, dtype=count_dtype
-    )
+    geom = footprint_intervals(r_ecef_km, min_elevation_rad, grid=grid, n_rows=n_rows, radius_km=radius_km)
+    ones = jnp.ones(r_ecef_km.shape[:1], count_dtype)
+    return scatter_intervals(*geom, ones, grid=grid)
 
 
 def _cumsum_last(x, block: int = 8):

@@ -25,10 +25,15 @@ import numpy as np
 from .catalog import Satellites
 from .constellation import Constellation
 from .io.dataset import coverage_dataset
-from .kernels.coverage import coverage_counts, footprint_half_angle, rows_per_footprint
+from .kernels.coverage import (
+    coverage_counts, footprint_intervals, footprint_lat_span, rows_per_footprint, scatter_intervals,
+)
 from .kernels.earth import MEAN_RADIUS_KM
+from .kernels.events import decode_counts, id_layout, packed_payload, step_timing
 from .kernels.grid import Grid, make_grid
-from .kernels.merit import MeritConfig, merit_finalize, merit_init, merit_update
+from .kernels.merit import (
+    MeritConfig, merit_finalize, merit_init, merit_update, timed_finalize, timed_init, timed_update,
+)
 from .propagation import deep_space_needed, ecef_positions, make_model, max_radius_km, model_name, time_offsets
 from .kernels.frames import gmst82
 from .timescales import as_datetime64, jd2_from_datetime64
@@ -40,35 +45,60 @@ _TARGET_INTERVALS_PER_CHUNK = 3_000_000
 _TARGET_DIFF_BYTES_PER_CHUNK = 48 * 2**20
 
 
-def default_chunk_steps(n_sat: int, n_rows: int, grid: Grid, n_masks: int = 1) -> int:
-    """Time steps per chunk bounding both the interval arrays and the difference array."""
+def default_chunk_steps(n_sat: int, n_rows: int, grid: Grid, n_masks: int = 1, cell_bytes: int = 2) -> int:
+    """Time steps per chunk bounding both the interval arrays and the difference array.
+
+    ``cell_bytes``: bytes per cell of the difference array (2 for int16 counts, 8
+    for the packed int64 sums of event timing).
+    """
     by_intervals = _TARGET_INTERVALS_PER_CHUNK // max(1, n_sat * n_rows * n_masks)
-    by_raster = _TARGET_DIFF_BYTES_PER_CHUNK // (2 * grid.n_lat * 2 * grid.n_lon * n_masks)  # int16
+    by_raster = _TARGET_DIFF_BYTES_PER_CHUNK // (cell_bytes * grid.n_lat * 2 * grid.n_lon * n_masks)
     return int(max(1, min(by_intervals, by_raster)))
 
 
-@partial(jax.jit, static_argnames=("grid", "n_rows", "merit_config", "radius_km", "deep_space"))
-def _chunk_step(model, state, offset_s, t_s, gmst_rad, min_el_rad, valid, real, area, *,
-                grid, n_rows, merit_config, radius_km, deep_space):
+@partial(jax.jit, static_argnames=("grid", "n_rows", "merit_config", "radius_km", "deep_space", "timing",
+                                   "layout", "capacity"))
+def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid, real, area, *,
+                grid, n_rows, merit_config, radius_km, deep_space, timing, layout, capacity):
     """One chunk: propagate, count per mask, fold into the figures of merit.
 
-    Shapes: offset_s/real (sat,), t_s/gmst_rad/valid (T,), min_el_rad (E, sat),
-    area (lat,). Returns the new state, counts of mask 0 (T, lat, lon) int16,
-    coverage fraction (E, T), positions (T, sat, 3) float32 and the number of
-    failed (NaN) satellite-steps among the real satellites and valid steps.
+    Shapes: offset_s/real (sat,), t_s/gmst_rad (T + 1,) (the last sample is the
+    end of the chunk's last step), valid (T,), min_el_rad (E, sat), area (lat,).
+    Returns the new sampled and timed states, counts of mask 0 (T, lat, lon)
+    int16, coverage fraction (E, T), positions (T, sat, 3) float32, the number
+    of failed (NaN) satellite-steps among the real satellites and valid steps,
+    and the timing counters (listed, overflow, approximated), each summed over masks.
     """
     dt_s = offset_s[:, None] + t_s[None, :]
-    r = ecef_positions(model, dt_s, gmst_rad, deep_space)
-    failed = jnp.sum(jnp.isnan(r[..., 0]) & real[:, None] & valid[None, :], dtype=jnp.int32)
+    r = ecef_positions(model, dt_s, gmst_rad, deep_space)  # (sat, T + 1, 3)
+    n_t = valid.shape[0]
+    failed = jnp.sum(jnp.isnan(r[:, :n_t, 0]) & real[:, None] & valid[None, :], dtype=jnp.int32)
+    stats = jnp.zeros(3, jnp.int32)
+    counts = []
     # A static loop over the (few) masks: vmap would batch the scatter, which XLA runs ~2x slower.
-    counts = jnp.stack([
-        coverage_counts(r, min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km)
-        for e in range(min_el_rad.shape[0])
-    ])
+    if timing == "exact":
+        payload = packed_payload(r.shape[0], layout)
+        leads, trails = [], []
+        for e in range(min_el_rad.shape[0]):
+            geom = footprint_intervals(r, min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km)
+            packed = scatter_intervals(*geom, payload, grid=grid)  # (T + 1, lat, lon)
+            st = step_timing(packed, r, min_el_rad[e], layout=layout, grid=grid, capacity=capacity,
+                             radius_km=radius_km)
+            counts.append(decode_counts(packed[:n_t], layout).astype(jnp.int16))
+            leads.append(st.lead_end)
+            trails.append(st.trail_start)
+            stats = stats + jnp.stack([st.n_listed, st.n_overflow, st.n_approx])
+        timed = timed_update(timed, jnp.stack(leads, 1), jnp.stack(trails, 1), merit_config.step_s, valid)
+        counts = jnp.stack(counts)
+    else:
+        counts = jnp.stack([
+            coverage_counts(r[:, :n_t], min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km)
+            for e in range(min_el_rad.shape[0])
+        ])
     covered_per_row = jnp.sum(counts > 0, axis=-1, dtype=jnp.int32)  # (E, T, lat)
     fraction = covered_per_row.astype(area.dtype) @ area
     state = merit_update(state, jnp.swapaxes(counts, 0, 1), merit_config, valid)
-    return state, counts[0], fraction, jnp.swapaxes(r, 0, 1).astype(jnp.float32), failed
+    return state, timed, counts[0], fraction, jnp.swapaxes(r[:, :n_t], 0, 1).astype(jnp.float32), failed, stats
 
 
 SAT_BUCKET = 64
@@ -85,6 +115,13 @@ def _pad_sats(model, min_el, n_pad: int):
         return jnp.pad(x, [(0, n_pad)] + [(0, 0)] * (x.ndim - 1), constant_values=fill)
 
     return jax.tree_util.tree_map(pad, model), jnp.pad(min_el, [(0, 0), (0, n_pad)])
+
+
+def _initial_capacity(n: int) -> int:
+    """Capacity of the timed cell-step list: n rounded up to 4 steps per octave (few compiles), >= 4096."""
+    n = max(int(n), 4096)
+    quantum = 1 << max(int(np.floor(np.log2(n))) - 2, 0)
+    return int(-(-n // quantum) * quantum)
 
 
 def _progress(total: int, desc: str, enabled):
@@ -108,6 +145,8 @@ def coverage(
     save_raster: bool | None = None,
     save_positions: bool | None = None,
     progress: bool | None = None,
+    earth_model: str = "wgs84",
+    timing: str = "exact",
     radius_km: float = MEAN_RADIUS_KM,
     attrs: dict | None = None,
 ):
@@ -131,7 +170,16 @@ def coverage(
         at most 256 MiB (:data:`STORE_LIMIT_BYTES`).
       save_positions: keep ``sat_position_ecef(time, sat, xyz)``; same default.
       progress: show a progress bar (default: when stderr is a terminal).
-      radius_km: radius of the spherical Earth used for visibility.
+      earth_model: ``"wgs84"`` (default): geodetic grid latitudes, cell centres on
+        the WGS84 ellipsoid, elevation from the ellipsoid normal (as STK, TAT-C,
+        Skyfield); ``"sphere"``: geocentric latitudes on a sphere of ``radius_km``.
+      timing: ``"exact"`` (default): coverage starts and ends are timed inside
+        each step (``orbitjax.kernels.events``), so percent covered, gaps, time to
+        first coverage, response time and longest coverage use real access
+        times, and gaps shorter than a step are found; ``"sampled"``: every
+        sample stands for its whole step (the figures of orbitjax <= 0.1).
+        N-asset coverage (N >= 2) and multiplicity are sampled either way.
+      radius_km: radius of the spherical Earth (``earth_model="sphere"`` only).
       attrs: extra global attributes.
 
     Returns:
@@ -159,7 +207,9 @@ def coverage(
         raise ValueError("a single time needs step_s (the duration one sample stands for)")
     elif not np.isfinite(step_s) or step_s <= 0:
         raise ValueError(f"step_s = {step_s} must be a positive number of seconds")
-    grid = make_grid(resolution_deg)
+    if timing not in ("exact", "sampled"):
+        raise ValueError(f"timing must be 'exact' or 'sampled', got {timing!r}")
+    grid = make_grid(resolution_deg, earth_model)
     n_sat = len(satellites)
     if n_sat == 0:
         raise ValueError("no satellites to analyse")
@@ -185,21 +235,31 @@ def coverage(
     model, epochs = make_model(satellites, reference=times[0])
     deep = deep_space_needed(model)
     n_pad = -n_sat % SAT_BUCKET
-    lam_max = float(footprint_half_angle(max_radius_km(satellites), np.radians(masks.min()), radius_km))
+    lam_max = float(footprint_lat_span(max_radius_km(satellites), np.radians(masks.min()), earth_model, radius_km))
     n_rows = rows_per_footprint(grid, max(lam_max, 0.0))
     n_masks = masks.shape[0]
-    steps = int(chunk_steps or default_chunk_steps(n_sat + n_pad, n_rows, grid, n_masks))
+    exact = timing == "exact"
+    layout = id_layout(n_sat + n_pad, bool(jax.config.jax_enable_x64)) if exact else None
+    cell_bytes = (8 if layout.dtype == "int64" else 4) if exact else 2
+    steps = int(chunk_steps or default_chunk_steps(n_sat + n_pad, n_rows, grid, n_masks, cell_bytes))
     steps = min(steps, times.size)
     merit_config = MeritConfig(n_assets=tuple(int(n) for n in n_assets), step_s=step_s)
 
     ref = times[0]
     offset_s = jnp.pad(jnp.asarray(time_offsets(epochs, ref)), (0, n_pad))
-    t_all = (times.astype(np.int64) - ref.astype(np.int64)).astype(np.float64) / 1e9
-    gmst_all = gmst82(*jd2_from_datetime64(times))  # float64 on the host, whatever the device dtype
+    # Sample times plus the window end (one step after the last sample), which closes the last step.
+    end = times[-1] + np.timedelta64(int(round(step_s * 1e9)), "ns")
+    times_ext = np.concatenate([times, [end]])
+    t_all = (times_ext.astype(np.int64) - ref.astype(np.int64)).astype(np.float64) / 1e9
+    gmst_all = gmst82(*jd2_from_datetime64(times_ext))  # float64 on the host, whatever the device dtype
     area = jnp.asarray(grid.cell_area_fraction())
     model, min_el = _pad_sats(model, jnp.asarray(np.radians(masks)), n_pad)
     real = jnp.arange(n_sat + n_pad) < n_sat
     state = merit_init((n_masks, grid.n_lat, grid.n_lon), merit_config)
+    timed = timed_init((n_masks, grid.n_lat, grid.n_lon)) if exact else None
+    # Cell-steps timed per mask and chunk: grown (doubling) when a chunk overflows.
+    capacity = _initial_capacity(steps * grid.n_lat * grid.n_lon // 8) if exact else 0
+    timing_stats = np.zeros(3, np.int64)
 
     n_t = times.size
     raster = np.empty((n_t, grid.n_lat, grid.n_lon), np.int16) if save_raster else None
@@ -209,14 +269,22 @@ def coverage(
     with _progress(n_t, f"{n_sat} sats", progress) as bar:
         for start in range(0, n_t, steps):
             stop = min(start + steps, n_t)
-            idx = np.minimum(np.arange(start, start + steps), n_t - 1)  # pad with the last time
+            # steps + 1 samples: sample start + steps ends the chunk's last step (padding repeats the end).
+            idx = np.minimum(np.arange(start, start + steps + 1), n_t)
             valid = np.arange(start, start + steps) < n_t
-            state, counts, frac, pos, failed = _chunk_step(
-                model, state, offset_s, jnp.asarray(t_all[idx]), jnp.asarray(gmst_all[idx]),
-                min_el, jnp.asarray(valid), real, area,
-                grid=grid, n_rows=n_rows, merit_config=merit_config, radius_km=float(radius_km),
-                deep_space=deep,
-            )
+            while True:
+                out = _chunk_step(
+                    model, state, timed, offset_s, jnp.asarray(t_all[idx]), jnp.asarray(gmst_all[idx]),
+                    min_el, jnp.asarray(valid), real, area,
+                    grid=grid, n_rows=n_rows, merit_config=merit_config, radius_km=float(radius_km),
+                    deep_space=deep, timing=timing, layout=layout, capacity=capacity,
+                )
+                stats = np.asarray(out[-1])
+                if stats[1] == 0:
+                    break
+                capacity = _initial_capacity(int(1.25 * (capacity + int(stats[1]))))
+            state, timed, counts, frac, pos, failed, _ = out
+            timing_stats += stats
             n = stop - start
             if raster is not None:
                 raster[start:stop] = np.asarray(counts[:n])
@@ -227,17 +295,31 @@ def coverage(
             bar.update(n)
 
     figures = {k: np.asarray(v) for k, v in merit_finalize(state, merit_config).items()}
+    if exact:
+        figures.update({k: np.asarray(v) for k, v in timed_finalize(timed).items()})
     if sweep is None:
         figures = {k: v[:, 0] if k == "percent_time_covered_n" else v[0] for k, v in figures.items()}
         fraction = fraction[0]
     else:
         figures["percent_time_covered_n"] = np.swapaxes(figures["percent_time_covered_n"], 0, 1)
+    if earth_model == "sphere":
+        shape = f"visibility on a sphere of radius {radius_km} km (geocentric latitudes, radial elevation)"
+    else:
+        shape = ("visibility on the WGS84 ellipsoid: geodetic latitudes, cell centres at height 0, "
+                 "elevation from the ellipsoid normal")
     base_attrs = {
         "propagation_model": model_name(satellites),
-        "earth_model": (
-            f"visibility on a sphere of radius {radius_km} km (geocentric latitudes); "
-            "Earth rotation by GMST IAU-82 with UT1 = UTC; no polar motion"
+        "earth_model": f"{shape}; Earth rotation by GMST IAU-82 with UT1 = UTC; no polar motion",
+        "earth_model_name": earth_model,
+        "timing": timing,
+        "timing_method": (
+            "coverage starts and ends timed inside each step (elevation-mask crossings of the satellites "
+            "in view at either end, by regula falsi on the interpolated motion); N-asset coverage (N >= 2) "
+            "and multiplicity sampled" if exact else
+            "sampled: each sample stands for its whole step"
         ),
+        "timed_cell_steps": int(timing_stats[0]),
+        "timed_cell_steps_approximated": int(timing_stats[2]),
         "n_satellites": n_sat,
         "failed_satellite_steps": n_failed,
         "time_step_s": step_s,

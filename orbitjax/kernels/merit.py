@@ -316,3 +316,130 @@ def merit_from_raster(
     state = merit_init(counts.shape[1:], config)
     state = merit_update(state, counts, config, valid)
     return merit_finalize(state, config)
+
+
+# --- event-timed figures ------------------------------------------------------
+#
+# The sampled state above puts every coverage start and end on a sample. The timed
+# state below takes, per cell and step, the covered part of the step from
+# ``orbitjax.kernels.events.step_timing``: covered on [0, X] and on [A, 1] (fractions
+# of the step; X >= A: covered all step). Times are accumulated in seconds as floats,
+# so gaps shorter than a step, and coverage starting or ending inside a step, count
+# with their real durations. Edge conventions are those of the sampled figures (gaps
+# touching the window edges are counted, truncated at the edge).
+
+
+class TimedState(NamedTuple):
+    """Per-cell carry of the event-timed reduction; durations in seconds.
+
+    Attributes:
+      elapsed_s: () window length folded so far.
+      covered_s: (*cell) time with at least one satellite in view.
+      open_gap_s: (*cell) length of the gap open at the end of the folded window (0 if covered).
+      open_cover_s: (*cell) length of the coverage interval open at the end.
+      gap_count: (*cell) closed gaps.
+      gap_sq_sum_s2: (*cell) sum of squared closed gap lengths.
+      max_gap_s, max_cover_s: (*cell) longest closed gap / coverage interval.
+      first_covered_s: (*cell) first covered instant since the window start, -1 if none.
+    """
+
+    elapsed_s: Array
+    covered_s: Array
+    open_gap_s: Array
+    open_cover_s: Array
+    gap_count: Array
+    gap_sq_sum_s2: Array
+    max_gap_s: Array
+    max_cover_s: Array
+    first_covered_s: Array
+
+
+def timed_init(cell_shape: tuple[int, ...], dtype=None) -> TimedState:
+    """Empty timed state for cells of shape ``cell_shape``."""
+    ft = jnp.dtype(dtype) if dtype is not None else _float_dtype()
+    cell_shape = tuple(int(n) for n in cell_shape)
+    z = jnp.zeros(cell_shape, ft)
+    return TimedState(
+        elapsed_s=jnp.zeros((), ft), covered_s=z, open_gap_s=z, open_cover_s=z,
+        gap_count=jnp.zeros(cell_shape, _int_dtype()), gap_sq_sum_s2=z, max_gap_s=z, max_cover_s=z,
+        first_covered_s=jnp.full(cell_shape, -1.0, ft),
+    )
+
+
+def _close_gap(s: TimedState, where) -> TimedState:
+    g = s.open_gap_s
+    return s._replace(
+        gap_count=s.gap_count + where.astype(s.gap_count.dtype),
+        gap_sq_sum_s2=s.gap_sq_sum_s2 + jnp.where(where, g * g, 0.0),
+        max_gap_s=jnp.where(where, jnp.maximum(s.max_gap_s, g), s.max_gap_s),
+        open_gap_s=jnp.where(where, 0.0, g),
+    )
+
+
+def _timed_fold(step_s: float, s: TimedState, lead, trail) -> TimedState:
+    """Fold one step: covered on [0, lead] and [trail, 1] (fractions of the step)."""
+    dt = jnp.asarray(step_s, s.covered_s.dtype)
+    full = lead >= trail
+    cov_start = full | (lead > 0)
+    s = _close_gap(s, cov_start & (s.open_gap_s > 0))
+    first = jnp.where((s.first_covered_s < 0) & cov_start, s.elapsed_s, s.first_covered_s)
+    head = jnp.where(full, dt, lead * dt)
+    run = s.open_cover_s + head
+    # Not covered all step: the run open at the start ends at `lead`, a gap runs to `trail`.
+    ends = ~full
+    s = s._replace(
+        covered_s=s.covered_s + head,
+        max_cover_s=jnp.where(ends, jnp.maximum(s.max_cover_s, run), s.max_cover_s),
+        open_cover_s=jnp.where(ends, 0.0, run),
+        open_gap_s=s.open_gap_s + jnp.where(full, 0.0, (trail - lead) * dt),
+    )
+    rises = ends & (trail < 1.0)
+    first = jnp.where((first < 0) & rises, s.elapsed_s + trail * dt, first)
+    s = _close_gap(s, rises & (s.open_gap_s > 0))
+    tail = jnp.where(rises, (1.0 - trail) * dt, 0.0)
+    return s._replace(
+        covered_s=s.covered_s + tail,
+        open_cover_s=jnp.where(rises, tail, s.open_cover_s),
+        first_covered_s=first,
+        elapsed_s=s.elapsed_s + dt,
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("step_s",))
+def timed_update(state: TimedState, lead, trail, step_s: float, valid=None) -> TimedState:
+    """Fold T steps of ``(lead, trail)``, each (T, *cell), into the state; padded steps (``valid`` False) skipped."""
+    lead = lead.astype(state.covered_s.dtype)
+    trail = trail.astype(state.covered_s.dtype)
+    if valid is None:
+        valid = jnp.ones(lead.shape[:1], bool)
+
+    def body(s, xs):
+        x, a, v = xs
+        return lax.cond(v, lambda s: _timed_fold(step_s, s, x, a), lambda s: s, s), None
+
+    state, _ = lax.scan(body, state, (lead, trail, valid))
+    return state
+
+
+@jax.jit
+def timed_finalize(state: TimedState) -> dict[str, Array]:
+    """Event-timed figures per cell (the open gap and run at the window end are closed there).
+
+    Returns ``percent_time_covered``, ``gap_count``, ``max_gap_s``, ``mean_gap_s``
+    (NaN without gaps), ``time_to_first_coverage_s`` (NaN if never covered),
+    ``mean_response_time_s`` (sum of squared gaps / (2 T)) and ``longest_coverage_s``.
+    """
+    t = state.elapsed_s
+    open_gap = state.open_gap_s > 0
+    count = state.gap_count + open_gap.astype(state.gap_count.dtype)
+    sq = state.gap_sq_sum_s2 + state.open_gap_s * state.open_gap_s
+    nan = jnp.asarray(jnp.nan, t.dtype)
+    return {
+        "percent_time_covered": 100.0 * state.covered_s / t,
+        "gap_count": count,
+        "max_gap_s": jnp.maximum(state.max_gap_s, state.open_gap_s),
+        "mean_gap_s": jnp.where(count > 0, (t - state.covered_s) / jnp.maximum(count, 1).astype(t.dtype), nan),
+        "time_to_first_coverage_s": jnp.where(state.first_covered_s >= 0, state.first_covered_s, nan),
+        "mean_response_time_s": sq / (2.0 * t),
+        "longest_coverage_s": jnp.maximum(state.max_cover_s, state.open_cover_s),
+    }

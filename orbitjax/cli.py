@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 EXIT_USAGE = 2
@@ -47,45 +48,70 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Compute, for every launch stage of SCENARIO, the number of satellites above the minimum "
             "elevation for every time step and grid cell, the figures of merit, and write "
-            "{prefix}_stage{k}_{name}.nc into --out. Prints a per-stage summary table."
+            "{prefix}_stage{k}_{name}.nc into --out (plus orbitjax_run.json, the list of the run's files). "
+            "Prints a per-stage summary table. SCENARIO is a bundled scenario or preset "
+            "(see 'orbitjax scenarios') or a TOML file."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     r.add_argument("scenario", nargs="?", default="kuiper_falcon9",
-                   help="bundled scenario name or path to a scenario TOML file")
+                   help="bundled scenario or preset name, or path to a scenario TOML file (default: kuiper_falcon9)")
     r.add_argument("--out", help="output directory (default: the scenario's [output] directory, else ./out)")
-    r.add_argument("--start", help="analysis start, UTC ISO 8601 (e.g. 2025-10-15T00:00:00Z); default from the scenario")
-    r.add_argument("--duration", help="analysis duration: seconds or a number with s/min/h/d (e.g. 6h, 1d)")
-    r.add_argument("--step", type=float, metavar="SECONDS", help="time step in seconds")
-    r.add_argument("--resolution", type=float, metavar="DEG", help="grid resolution in degrees (must divide 180)")
-    r.add_argument("--chunk-steps", type=int, metavar="N", help="time steps per chunk (memory knob)")
+    r.add_argument("--start", help="analysis start, UTC ISO 8601, e.g. 2025-10-15T00:00:00Z (default: the scenario's [analysis] start)")
+    r.add_argument("--duration", help="analysis duration: seconds or a number with s/min/h/d, e.g. 6h, 1d (default: the scenario's)")
+    r.add_argument("--step", type=float, metavar="SECONDS", help="time step in seconds (default: the scenario's step_s)")
+    r.add_argument("--resolution", type=float, metavar="DEG", help="grid resolution in degrees, must divide 180 (default: the scenario's resolution_deg)")
+    r.add_argument("--chunk-steps", type=int, metavar="N",
+                   help="time steps per chunk (memory knob; default: from the sizes, about 50 MB per chunk)")
+    r.add_argument("--max-memory", metavar="SIZE",
+                   help="refuse runs estimated to need more memory than this, e.g. 8GB or 512MiB "
+                        "(default: the memory available when the run starts)")
     r.add_argument("--tle", metavar="FILE", help="take the satellites from a TLE or OMM (.json/.csv/.xml) file")
     r.add_argument("--stage-by", choices=["launch", "none"],
-                   help="with --tle: cumulative stages by COSPAR launch (default), or one stage")
+                   help="with --tle: cumulative stages by COSPAR launch, in launch order (default: launch), "
+                        "or one stage (none)")
     r.add_argument("--min-elevation", type=float, metavar="DEG",
-                   help="with --tle: minimum elevation (default: the scenario's shells' value)")
+                   help="with --tle: minimum elevation in degrees (default: the scenario's shells' value)")
     r.add_argument("--elevation-sweep", metavar="DEG,DEG,...",
                    help="also compute the figures of merit for these elevation masks (min_elevation dimension)")
     raster = r.add_mutually_exclusive_group()
     raster.add_argument("--save-raster", dest="save_raster", action="store_true", default=None,
-                        help="store visible_count(time, lat, lon) (default: only when it is at most 256 MiB)")
+                        help="store visible_count(time, lat, lon) even when it is larger than 256 MiB "
+                             "(without either option: stored when it is at most 256 MiB, or as the scenario's "
+                             "[output] save_raster says)")
     raster.add_argument("--no-save-raster", dest="save_raster", action="store_false",
-                        help="do not store visible_count; figures of merit are identical")
-    r.add_argument("--quiet", action="store_true", help="no progress bars")
+                        help="never store visible_count; the figures of merit are identical")
+    r.add_argument("--quiet", action="store_true",
+                   help="no progress output (default: progress bars on a terminal, one line per stage otherwise)")
 
-    c = sub.add_parser("compare", help="compare the stage files of a run: table and plot",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    c = sub.add_parser(
+        "compare", help="compare the stage files of a run: table and plot",
+        description=(
+            "Read the stage files of one run (the files listed in DIRECTORY/orbitjax_run.json, else every "
+            "stage *.nc file), print one row of figures of merit per stage in launch order and plot them. "
+            "The plot needs matplotlib: pip install \"orbitjax[plot]\"; without it only the table is printed."
+        ),
+    )
     c.add_argument("directory", help="directory with the stage NetCDF files of one run")
-    c.add_argument("--plot", help="PNG to write (default: DIRECTORY/compare.png)")
+    c.add_argument("--plot", metavar="PNG", help="PNG to write (default: DIRECTORY/compare.png)")
 
-    e = sub.add_parser("export-tle", help="write TLEs (mean elements, valid checksums) for a scenario's satellites",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    e.add_argument("scenario", nargs="?", default="kuiper_falcon9", help="bundled scenario name or TOML path")
+    e = sub.add_parser(
+        "export-tle", help="write TLEs (mean elements, valid checksums) for a scenario's satellites",
+        description=(
+            "Write SGP4 two-line element sets of a designed stage's satellites. NORAD catalogue numbers "
+            "count up from --first-norad-id; COSPAR designators are placeholders YYYY-9NNP: one launch "
+            "number from 901 up per launch, then per shell for the full-constellation stage."
+        ),
+    )
+    e.add_argument("scenario", nargs="?", default="kuiper_falcon9",
+                   help="bundled scenario name or TOML path (default: kuiper_falcon9)")
     e.add_argument("--stage", type=int, help="stage number to export (default: the last stage)")
     e.add_argument("--out", help="TLE file to write (default: standard output)")
-    e.add_argument("--first-norad-id", type=int, default=90000, help="catalogue number of the first satellite")
+    e.add_argument("--first-norad-id", type=int, default=90000,
+                   help="catalogue number of the first satellite (default: 90000)")
 
-    sub.add_parser("scenarios", help="list the bundled scenarios and presets")
+    sub.add_parser("scenarios", help="list the bundled scenarios and presets",
+                   description="List the bundled scenarios (launch stages) and constellation presets; "
+                               "each name runs with 'orbitjax run NAME'.")
     return p
 
 
@@ -148,6 +174,13 @@ def _cmd_run(args) -> int:
     elif args.min_elevation is not None or args.stage_by is not None:
         raise ValueError("--min-elevation and --stage-by apply to --tle catalogues; shells set their own min_elevation_deg")
     out = args.out or scenario.output_dir
+    if args.max_memory is not None:
+        from .memory import parse_size  # noqa: PLC0415
+
+        try:
+            parse_size(args.max_memory)
+        except ValueError as exc:
+            raise ValueError(f"--max-memory {args.max_memory!r}: {exc}") from None
     sweep = None
     if args.elevation_sweep:
         try:
@@ -171,7 +204,7 @@ def _cmd_run(args) -> int:
         print(f"  wrote {path} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
 
     run(scenario, out, save_raster=args.save_raster, elevation_sweep_deg=sweep,
-        progress=False if args.quiet else None, on_stage=on_stage)
+        progress=False if args.quiet else None, on_stage=on_stage, max_memory=args.max_memory)
     _print_summary(rows)
     return 0
 
@@ -182,13 +215,19 @@ def _cmd_compare(args) -> int:
     ds = open_stages(args.directory)
     print(compare_table(ds))
     plot = Path(args.plot) if args.plot else Path(args.directory) / "compare.png"
+    try:
+        import matplotlib  # noqa: F401, PLC0415 (an optional dependency: the 'plot' extra)
+    except ImportError:
+        print('orbitjax: no plot: it needs matplotlib; install it with pip install "orbitjax[plot]"',
+              file=sys.stderr)
+        return 0
     compare_plot(ds, plot)
     print(f"wrote {plot}", file=sys.stderr)
     return 0
 
 
 def _cmd_export_tle(args) -> int:
-    from .export import constellation_to_satellites, synthetic_designators  # noqa: PLC0415
+    from .export import constellation_to_satellites, placeholder_designators, synthetic_designators  # noqa: PLC0415
     from .io.tle import format_tle, write_tle
     from .scenario import load_scenario
 
@@ -201,12 +240,14 @@ def _cmd_export_tle(args) -> int:
     if not hasattr(sats, "a_km"):
         raise ValueError(f"stage {k} already comes from a catalogue; nothing to export")
     launches = sorted(scenario.launches, key=lambda launch: launch.date)
-    designators = ""
-    if k <= len(launches):  # launch stages: one synthetic COSPAR launch per launch
+    if k <= len(launches):  # launch stages: one placeholder COSPAR launch per launch
         designators = synthetic_designators(
             [launch.date.astype("datetime64[Y]").astype(int) + 1970 for launch in launches[:k]],
             [launch.satellites for launch in launches[:k]],
         )
+    else:  # the reference stage: one placeholder launch per shell, numbered after the scenario's launches
+        year = int(scenario.analysis.start.astype("datetime64[Y]").astype(int)) + 1970
+        designators = placeholder_designators(sats.shell, year, first_launch_number=901 + len(launches))
     tles = constellation_to_satellites(sats, first_norad_id=args.first_norad_id, intl_designator=designators)
     if args.out:
         write_tle(args.out, tles)
@@ -225,6 +266,12 @@ def _cmd_scenarios(args) -> int:
     return 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings (failed propagation, skipped records) as one line each, without the source line."""
+    text = " ".join(str(message).split())
+    print(f"orbitjax: warning: {text}", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -239,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"run": _cmd_run, "compare": _cmd_compare, "export-tle": _cmd_export_tle,
                "scenarios": _cmd_scenarios}[args.command]
     try:
-        return handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return handler(args)
     except KeyboardInterrupt:
         print("orbitjax: interrupted; no partial file was left under a final name", file=sys.stderr)
         return 130

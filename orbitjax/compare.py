@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .io.netcdf import open_netcdf
+from .io.outdir import MANIFEST_NAME, read_manifest
 from .io.dataset import FIGURES_OF_MERIT, LAT, LON, MIN_ELEVATION, N_ASSETS, SAT, STAGE, TIME
 from .summaries import summary_table
 
@@ -44,8 +46,9 @@ def _parse_date(text: str, path: Path) -> _dt.datetime | None:
 def open_stages(directory: str | os.PathLike, *, heavy: bool = False) -> xr.Dataset:
     """Stack every stage file of ``directory`` along a new ``stage`` dimension.
 
-    Stage files are the ``*.nc`` files with a global attribute ``stage``; other
-    NetCDF files are skipped. Stages are ordered by ``stage_date`` (the stage's
+    Stage files are the files listed in the run manifest ``orbitjax_run.json``
+    (the latest run written there), or without a manifest every ``*.nc`` file
+    with a global attribute ``stage``; other NetCDF files are skipped. Stages are ordered by ``stage_date`` (the stage's
     last launch, ISO UTC); stages with an empty date (the reference/full stage)
     come last; ties are broken by the ``stage`` index.
 
@@ -64,26 +67,37 @@ def open_stages(directory: str | os.PathLike, *, heavy: bool = False) -> xr.Data
 
     Raises:
       FileNotFoundError: ``directory`` missing or without stage files.
-      ValueError: a ``*.nc`` file that cannot be read; files differ in grid (lat/lon), time window (time), ``n_assets``,
+      ValueError: a ``*.nc`` file that cannot be read (truncated, corrupted; names the file), a manifest
+        listing a missing file; files differ in grid (lat/lon), time window (time), ``n_assets``,
         elevation sweep or ``scenario``, or repeat a stage index (names the files).
     """
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"not a directory: {directory}")
+    listed = read_manifest(directory)
+    if listed is not None:
+        missing = [p.name for p in listed if not p.is_file()]
+        if missing:
+            raise ValueError(f"{directory / MANIFEST_NAME} lists {missing[0]}, which is missing; "
+                             "rerun, or delete the manifest to read every *.nc file")
     stages: list[tuple[Path, xr.Dataset]] = []
-    for path in sorted(directory.glob("*.nc")):
+    for path in sorted(directory.glob("*.nc")) if listed is None else listed:
         try:
-            f = xr.open_dataset(path)
-        except (OSError, ValueError) as e:
-            raise ValueError(f"{path.name}: cannot be read as NetCDF ({e})") from e
-        with f:
-            if STAGE not in f.attrs:
-                continue
-            keep = [v for v in f.data_vars if v in FIGURES_OF_MERIT or v in ("coverage_fraction", "area_weight")]
-            if heavy:
-                keep += [v for v in f.data_vars if v in HEAVY_VARIABLES or v == "min_elevation_deg"]
-            ds = f[keep].load()
-            n_sat = int(f.attrs["n_satellites"]) if "n_satellites" in f.attrs else int(f.sizes.get(SAT, -1))
+            f = open_netcdf(path)
+            with f:
+                if STAGE not in f.attrs:
+                    continue
+                keep = [v for v in f.data_vars if v in FIGURES_OF_MERIT or v in ("coverage_fraction", "area_weight")]
+                if heavy:
+                    keep += [v for v in f.data_vars if v in HEAVY_VARIABLES or v == "min_elevation_deg"]
+                ds = f[keep].load()
+                n_sat = int(f.attrs["n_satellites"]) if "n_satellites" in f.attrs else int(f.sizes.get(SAT, -1))
+        except (OSError, RuntimeError, ValueError) as e:
+            detail = " ".join(str(e).split()) or type(e).__name__
+            if str(path) in detail:
+                raise ValueError(detail) from e
+            raise ValueError(f"{path}: cannot be read as NetCDF ({detail}); the file is damaged or not NetCDF") from e
+        ds = ds.drop_vars(STAGE, errors="ignore")  # the files' scalar stage coordinate becomes the dimension
         if not heavy:
             ds = ds.drop_dims([d for d in (SAT, "xyz") if d in ds.dims], errors="ignore")
             ds = ds.drop_vars([c for c in (SAT, "xyz") if c in ds.coords])

@@ -64,6 +64,36 @@ def synthetic_designators(launch_years, counts, first_launch_number: int = 901) 
     return np.array(out)
 
 
+MAX_PIECES = len(_PIECE_LETTERS) * (1 + len(_PIECE_LETTERS) * (1 + len(_PIECE_LETTERS)))  # A..ZZZ: 14,424
+
+
+def placeholder_designators(groups, year: int, first_launch_number: int = 901) -> np.ndarray:
+    """Placeholder COSPAR designators 'YYYY-9NNP' for consecutive groups of satellites.
+
+    ``groups`` is one label per satellite (e.g. the launch or the shell); each run
+    of equal consecutive labels is one placeholder "launch" (split every
+    :data:`MAX_PIECES` satellites, the most three piece letters can number). Launch
+    numbers count up from ``first_launch_number`` (901: no year has had 900
+    launches, so they never collide with a real object) in the year ``year``.
+
+    Raises:
+      ValueError: more placeholder launches than numbers up to 999.
+    """
+    groups = np.asarray(groups)
+    out, number, piece = [], first_launch_number - 1, MAX_PIECES
+    for i, label in enumerate(groups):
+        if i == 0 or label != groups[i - 1] or piece == MAX_PIECES:
+            number, piece = number + 1, 0
+            if number > 999:
+                raise ValueError(
+                    f"{len(groups)} satellites need more than {999 - first_launch_number + 1} placeholder launches "
+                    f"({first_launch_number}..999) for COSPAR designators"
+                )
+        out.append(f"{int(year):04d}-{number:03d}{piece_letters(piece)}")
+        piece += 1
+    return np.array(out, dtype=str)
+
+
 def constellation_to_satellites(
     constellation: Constellation, *, first_norad_id: int = 90000, intl_designator=""
 ) -> Satellites:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .constellation import Constellation, concat, launch_plane, walker
-from .io.scenario_file import ScenarioFileError, read_preset, read_scenario
+from .io.scenario_file import ScenarioFileError, is_preset_file, read_preset, read_scenario
 from .kernels.grid import make_grid
 from .timescales import as_datetime64, parse_duration_s, time_grid
 
@@ -41,8 +42,12 @@ def bundled_scenarios() -> list[str]:
 
 
 DEFAULT_SCENARIO = "kuiper_falcon9"
+_LAUNCH_ID_RE = re.compile(r"^\d{4}-\d{3}$")
 MIN_RESOLUTION_DEG = 0.05  # 3600 x 7200 cells
 MAX_STEPS = 10_000_000
+_LAST_NS_TIME_S = float(np.iinfo(np.int64).max) / 1e9  # 2262-04-11T23:47:16Z
+PRESET_ANALYSIS = {"start": "2025-01-01T00:00:00", "duration": "1d", "step_s": 60.0, "resolution_deg": 1.0}
+"""Analysis window of a preset run as a scenario (``orbitjax run starlink_gen1``)."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,14 @@ class Analysis:
             )
         if self.chunk_steps is not None and self.chunk_steps < 1:
             raise ValueError(f"chunk_steps = {self.chunk_steps} must be at least 1")
+        # The window's last sample must be a datetime64[ns] (int64 ns since 1970): beyond
+        # 2262-04-11 the time axis would wrap around silently.
+        end_s = float(np.datetime64(self.start, "ns").astype(np.int64)) / 1e9 + self.duration_s
+        if end_s >= _LAST_NS_TIME_S:
+            raise ValueError(
+                f"the window {np.datetime_as_string(np.datetime64(self.start, 's'))}Z + {self.duration_s / 86400:g} days "
+                "ends after 2262-04-11, the last time datetime64[ns] can hold; shorten the duration"
+            )
 
     @property
     def times(self) -> np.ndarray:
@@ -346,6 +359,39 @@ def load_preset(name_or_path: str | os.PathLike, epoch=None) -> Constellation:
     return concat(s.constellation(epoch) for s in _shells(data["shells"], str(path)))
 
 
+def _preset_scenario(path: Path) -> Scenario:
+    """A preset file run as a scenario: one stage, the full constellation, over :data:`PRESET_ANALYSIS`."""
+    data = read_preset(path)
+    a = PRESET_ANALYSIS
+    analysis = Analysis(start=as_datetime64(a["start"]), duration_s=parse_duration_s(a["duration"]),
+                        step_s=a["step_s"], resolution_deg=a["resolution_deg"])
+    return Scenario(
+        name=data["name"],
+        description=data.get("description", ""),
+        shells=tuple(_shells(data["shells"], str(path))),
+        launches=(),
+        analysis=analysis,
+        reference_stage=True,
+        output_prefix=data["name"],
+        source=str(path),
+        constellation_name=data["name"],
+    )
+
+
+def _catalog_launches(specs, where: str) -> dict:
+    """``[[catalog.launches]]`` -> {COSPAR launch id: (name, date)}."""
+    out = {}
+    for i, spec in enumerate(specs):
+        lw = f"{where}: [[catalog.launches]] #{i + 1}"
+        if not _LAUNCH_ID_RE.match(spec["id"]):
+            raise ScenarioFileError(f"{lw}: id = {spec['id']!r}; expected a COSPAR launch 'YYYY-NNN' like '2025-151'")
+        if spec["id"] in out:
+            raise ScenarioFileError(f"{lw}: launch {spec['id']!r} is listed twice")
+        date = _datetime64(spec["date"], f"{lw} date") if "date" in spec else None
+        out[spec["id"]] = (spec.get("name", spec["id"]), date)
+    return out
+
+
 def load_scenario(name_or_path: str | os.PathLike = DEFAULT_SCENARIO) -> Scenario:
     """Read and check a scenario (bundled name or TOML path).
 
@@ -354,6 +400,8 @@ def load_scenario(name_or_path: str | os.PathLike = DEFAULT_SCENARIO) -> Scenari
       message naming the file, the key and what was expected.
     """
     path = resolve_scenario_path(name_or_path)
+    if is_preset_file(path):
+        return _preset_scenario(path)
     data = read_scenario(path)
     where = str(path)
     meta = data["scenario"]
@@ -417,6 +465,7 @@ def load_scenario(name_or_path: str | os.PathLike = DEFAULT_SCENARIO) -> Scenari
     catalog = dict(data.get("catalog", {}))
     if catalog:
         catalog["file"] = str((path.parent / catalog["file"]).resolve()) if not Path(catalog["file"]).is_absolute() else catalog["file"]
+        catalog["launches"] = _catalog_launches(catalog.get("launches", []), where)
     if not shells and not catalog:
         raise ScenarioFileError(f"{where}: no shells: set [scenario] constellation, add [[shells]] or a [catalog]")
     scenario = Scenario(

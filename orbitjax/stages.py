@@ -1,17 +1,30 @@
-"""Run a scenario: one coverage Dataset per launch stage, one NetCDF file each."""
+"""Run a scenario: one coverage Dataset per launch stage, one NetCDF file each.
+
+Before any work :func:`run` checks the whole scenario, estimates the peak memory
+(:mod:`orbitjax.memory`) and takes the output folder's lock (which also checks
+that it can be written; :mod:`orbitjax.io.outdir`). Each stage file carries a
+scalar coordinate ``stage`` so that the files of a run combine with
+``xr.open_mfdataset("out/*.nc", combine="nested", concat_dim="stage")``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
+import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from .analysis import coverage
-from .io.netcdf import write_netcdf
 from .scenario import DEFAULT_SCENARIO, Scenario, Stage, load_scenario
+
+
+class PropagationWarning(UserWarning):
+    """Some satellite-steps of a stage failed to propagate (SGP4 error codes); they count as not visible."""
+
 
 def stage_filename(prefix: str, stage: Stage) -> str:
     """``{prefix}_stage{k}_{name}.nc`` with the name made file-system safe."""
@@ -37,6 +50,18 @@ def _stage_attrs(scenario: Scenario, stage: Stage) -> dict:
     }
 
 
+def _stage_coordinate(ds, stage: Stage):
+    """Add the scalar coordinate ``stage`` (the stage index) used to combine files along a new dimension."""
+    ds = ds.assign_coords(stage=np.int32(stage.index))
+    ds["stage"].attrs.update({"long_name": "launch stage index (1-based)", "units": "1"})
+    return ds
+
+
+def _log_lines(progress: bool | None) -> bool:
+    """One line per stage on stderr: when progress bars are off because stderr is not a terminal."""
+    return progress is None and not sys.stderr.isatty()
+
+
 def stage_datasets(
     scenario: Scenario | str = DEFAULT_SCENARIO,
     *,
@@ -44,14 +69,26 @@ def stage_datasets(
     elevation_sweep_deg=None,
     progress: bool | None = None,
 ) -> Iterator[tuple[Stage, "xarray.Dataset"]]:  # noqa: F821
-    """Yield ``(stage, dataset)`` for every stage of a scenario, computing lazily."""
+    """Yield ``(stage, dataset)`` for every stage of a scenario, computing lazily.
+
+    ``progress``: None shows progress bars on a terminal and, when stderr is not a
+    terminal (batch jobs, logs), one line per stage on stderr; True always bars;
+    False nothing.
+    """
+    from .analysis import coverage  # noqa: PLC0415 (JAX is imported only when work starts)
+
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     raster = scenario.save_raster if save_raster is None else save_raster  # None: by size
     a = scenario.analysis
     times = a.times
     kwargs = dict(scenario.catalog_coverage_kwargs()) if scenario.catalog else {}
-    for stage in scenario.stages():
+    stages = scenario.stages()
+    for stage in stages:
+        t0 = time.perf_counter()
+        if _log_lines(progress):
+            print(f"orbitjax: stage {stage.index}/{len(stages)} {stage.name}: {len(stage.satellites)} satellites, "
+                  f"{times.size} steps ...", file=sys.stderr, flush=True)
         ds = coverage(
             stage.satellites,
             times,
@@ -64,7 +101,84 @@ def stage_datasets(
             attrs=_stage_attrs(scenario, stage),
             **kwargs,
         )
-        yield stage, ds
+        if _log_lines(progress):
+            print(f"orbitjax: stage {stage.index}/{len(stages)} {stage.name}: computed in "
+                  f"{time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+        _check_failures(scenario, stage, ds)
+        yield stage, _stage_coordinate(ds, stage)
+
+
+def _check_failures(scenario: Scenario, stage: Stage, ds) -> None:
+    """Warn about failed satellite-steps; a stage in which every satellite failed at every step is an error."""
+    failed = int(ds.attrs.get("failed_satellite_steps", 0))
+    if failed == 0:
+        return
+    total = len(stage.satellites) * ds.sizes["time"]
+    source = f" ({Path(scenario.catalog['file']).name})" if scenario.catalog else ""
+    if failed >= total:
+        raise ValueError(
+            f"stage {stage.index} ({stage.name}){source}: every satellite failed to propagate at every step "
+            "(SGP4 errors such as a decayed orbit or a mean motion out of range); nothing is visible, check the elements"
+        )
+    warnings.warn(
+        f"stage {stage.index} ({stage.name}){source}: {failed:,} of {total:,} satellite-steps failed to propagate "
+        "(SGP4 errors such as a decayed orbit); they count as not visible",
+        PropagationWarning,
+        stacklevel=2,
+    )
+
+
+def estimate_run_memory(
+    scenario: Scenario,
+    *,
+    save_raster: bool | None = None,
+    elevation_sweep_deg=None,
+    max_memory: int | str | None = None,
+) -> dict[str, int]:
+    """Estimate the peak memory of the scenario's largest stage and refuse it if it does not fit.
+
+    See :func:`orbitjax.memory.check_memory` (limit: ``max_memory``, else the memory available now).
+
+    Raises:
+      orbitjax.memory.MemoryLimitError (a ValueError) naming the knob that would fit.
+    """
+    from .analysis import SAT_BUCKET, STORE_LIMIT_BYTES, default_chunk_steps  # noqa: PLC0415
+    from .constellation import Constellation  # noqa: PLC0415
+    from .kernels.coverage import footprint_half_angle, rows_per_footprint  # noqa: PLC0415
+    from .kernels.earth import MEAN_RADIUS_KM  # noqa: PLC0415
+    from .kernels.grid import make_grid  # noqa: PLC0415
+    from .memory import RunSize, check_memory  # noqa: PLC0415
+    from .propagation import max_radius_km  # noqa: PLC0415
+
+    a = scenario.analysis
+    n_t = a.times.size
+    grid = make_grid(a.resolution_deg)
+    n_masks = 1 if elevation_sweep_deg is None else len(np.atleast_1d(elevation_sweep_deg))
+    raster = scenario.save_raster if save_raster is None else save_raster
+    if raster is None:
+        raster = n_t * grid.n_lat * grid.n_lon * 2 <= STORE_LIMIT_BYTES
+    worst = None
+    for stage in scenario.stages():
+        sats = stage.satellites
+        n_sat = len(sats)
+        if elevation_sweep_deg is not None:
+            el = float(np.min(elevation_sweep_deg))
+        elif isinstance(sats, Constellation):
+            el = float(np.min(sats.min_elevation_deg))
+        else:
+            el = float(scenario.catalog.get("min_elevation_deg", 0.0))
+        r_max = float(np.nanmax(np.atleast_1d(max_radius_km(sats))))
+        lam = float(footprint_half_angle(r_max, np.radians(el), MEAN_RADIUS_KM)) if np.isfinite(r_max) else np.pi
+        n_rows = rows_per_footprint(grid, max(lam, 0.0))
+        n_pad = n_sat + (-n_sat % SAT_BUCKET)
+        steps = int(a.chunk_steps or default_chunk_steps(n_pad, n_rows, grid, n_masks))
+        size = RunSize(n_sat=n_pad, n_times=n_t, resolution_deg=grid.resolution_deg, n_masks=n_masks,
+                       save_raster=bool(raster), save_positions=n_t * n_sat * 12 <= STORE_LIMIT_BYTES,
+                       chunk_steps=min(steps, n_t), n_rows=n_rows)
+        est = check_memory(size, max_memory, what=f"stage {stage.index} ({stage.name})")
+        if worst is None or est["total"] > worst["total"]:
+            worst = est
+    return worst
 
 
 def run(
@@ -75,6 +189,7 @@ def run(
     elevation_sweep_deg=None,
     progress: bool | None = None,
     on_stage=None,
+    max_memory: int | str | None = None,
 ) -> list[Path]:
     """Compute every stage of ``scenario`` and write one NetCDF file per stage.
 
@@ -83,21 +198,45 @@ def run(
       out_dir: output directory (created if missing).
       save_raster: store ``visible_count``; default from the scenario / run length.
       elevation_sweep_deg: optional masks for a ``min_elevation`` sweep.
-      progress: progress bars (default: when stderr is a terminal).
+      progress: progress bars on a terminal, one line per stage on stderr otherwise
+        (default); True always bars; False nothing.
       on_stage: optional callback ``on_stage(stage, dataset, path)`` after each write.
+      max_memory: refuse runs estimated above this many bytes (or a size like '8GB');
+        default: the memory available now.
+
+    Before any work: the scenario is checked, the memory estimated
+    (:func:`estimate_run_memory`), the folder's lock taken (refusing a concurrent
+    writer; it also checks the folder can be written) and temporaries that killed
+    runs left for this run's file names are removed. After each file, the run
+    manifest ``orbitjax_run.json`` lists the files written so far (see
+    :mod:`orbitjax.io.outdir`). Warns (:class:`PropagationWarning`) about failed
+    satellite-steps; a stage where every satellite fails is a ValueError.
 
     Returns:
       The written paths, in stage order. Each file is written atomically.
     """
+    from . import __version__  # noqa: PLC0415
+    from .io.netcdf import write_netcdf  # noqa: PLC0415
+    from .io.outdir import MANIFEST_NAME, OutputLock, remove_stale_temporaries, write_manifest  # noqa: PLC0415
+
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"output path {out_dir} exists and is not a directory")
-    paths = []
-    for stage, ds in stage_datasets(scenario, save_raster=save_raster, elevation_sweep_deg=elevation_sweep_deg, progress=progress):
-        path = write_netcdf(ds, out_dir / stage_filename(scenario.output_prefix, stage))
-        paths.append(path)
-        if on_stage is not None:
-            on_stage(stage, ds, path)
+    stages = scenario.stages()  # checks the whole scenario (and reads a catalogue) first
+    estimate_run_memory(scenario, save_raster=save_raster, elevation_sweep_deg=elevation_sweep_deg,
+                        max_memory=max_memory)
+    names = [stage_filename(scenario.output_prefix, stage) for stage in stages]
+    paths: list[Path] = []
+    info = {"scenario": scenario.name, "orbitjax_version": __version__, "stages": len(stages)}
+    with OutputLock(out_dir):
+        remove_stale_temporaries(out_dir, names + [MANIFEST_NAME])
+        for (stage, ds), name in zip(stage_datasets(scenario, save_raster=save_raster,
+                                                    elevation_sweep_deg=elevation_sweep_deg, progress=progress), names):
+            path = write_netcdf(ds, out_dir / name)
+            paths.append(path)
+            write_manifest(out_dir, paths, complete=len(paths) == len(stages), **info)
+            if on_stage is not None:
+                on_stage(stage, ds, path)
     return paths

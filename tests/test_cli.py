@@ -28,7 +28,8 @@ def test_default_scenario_end_to_end_subprocess(tmp_path):
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    files = sorted(p.name for p in out.iterdir())
+    files = sorted(p.name for p in out.glob("*.nc"))
+    assert sorted(p.name for p in out.iterdir()) == files + ["orbitjax_run.json"]  # no lock, no temporaries
     assert files == [
         "kuiper_falcon9_stage1_KF-01.nc",
         "kuiper_falcon9_stage2_KF-02.nc",
@@ -47,7 +48,7 @@ def test_run_small_scenario_writes_stages_and_summary(tiny, tmp_path, capsys):
     assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "L1" in printed and "full" in printed
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.glob("*.nc"))
     assert names == ["tiny_stage1_L1.nc", "tiny_stage2_full.nc"]
     with xr.open_dataset(out / names[0]) as ds:
         assert ds.sizes == {"time": 10, "lat": 36, "lon": 72, "sat": 3, "xyz": 3, "n_assets": 4}
@@ -167,7 +168,7 @@ def test_run_from_tle_stages_by_launch(tmp_path, capsys):
     tle = bundled_data_dir() / "kuiper_falcon9_synthetic.tle"
     assert main(["run", "--tle", str(tle), "--stage-by", "launch", "--duration", "10min", "--resolution", "5",
                  "--out", str(out), "--quiet"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert sorted(p.name for p in out.glob("*.nc")) == [
         "kuiper_falcon9_stage1_2025-901.nc", "kuiper_falcon9_stage2_2025-902.nc", "kuiper_falcon9_stage3_2025-903.nc"]
     with xr.open_dataset(out / "kuiper_falcon9_stage3_2025-903.nc") as ds:
         assert ds.sizes["sat"] == 72 and "SGP4" in ds.attrs["propagation_model"]
@@ -197,4 +198,4 @@ def test_output_directory_defaults_to_the_scenarios(tiny, tmp_path, monkeypatch,
     tiny.write_text(text)
     monkeypatch.chdir(tmp_path)
     assert main(["run", str(tiny), "--quiet"]) == 0
-    assert sorted(p.name for p in (tmp_path / "from_file").iterdir()) == ["tiny_stage1_L1.nc", "tiny_stage2_full.nc"]
+    assert sorted(p.name for p in (tmp_path / "from_file").glob("*.nc")) == ["tiny_stage1_L1.nc", "tiny_stage2_full.nc"]

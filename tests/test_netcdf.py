@@ -49,7 +49,7 @@ def test_failed_write_leaves_no_file(tmp_path, small_dataset, monkeypatch):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(xr.Dataset, "to_netcdf", boom)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(OSError, match="stage.nc: cannot write NetCDF"):  # one line naming the file
         write_netcdf(small_dataset, target)
     assert not target.exists()
     assert os.listdir(tmp_path) == []

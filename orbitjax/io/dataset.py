@@ -1,7 +1,7 @@
 """xarray Datasets with CF metadata: the one place that names dimensions and variables.
 
 No math here: arrays computed elsewhere are wrapped with coordinates, units and
-long names (CF-1.10). Readers of orbitjax files can rely on these names.
+long names (CF-1.11). Readers of orbitjax files can rely on these names.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import xarray as xr
 TIME, LAT, LON, SAT, XYZ = "time", "lat", "lon", "sat", "xyz"
 N_ASSETS, MIN_ELEVATION, STAGE = "n_assets", "min_elevation", "stage"
 
-CONVENTIONS = "CF-1.10"
+CONVENTIONS = "CF-1.11"
 
 VARIABLE_ATTRS = {
     "visible_count": {
@@ -53,7 +53,7 @@ VARIABLE_ATTRS = {
 }
 
 COORD_ATTRS = {
-    TIME: {"standard_name": "time", "long_name": "time (UTC)", "axis": "T"},
+    TIME: {"standard_name": "time", "long_name": "time (UTC)", "axis": "T", "units_metadata": "leap_seconds: none"},
     LAT: {"standard_name": "latitude", "long_name": "cell-centre latitude (geocentric, spherical Earth)",
           "units": "degrees_north", "axis": "Y"},
     LON: {"standard_name": "longitude", "long_name": "cell-centre longitude", "units": "degrees_east", "axis": "X"},
@@ -62,6 +62,9 @@ COORD_ATTRS = {
     N_ASSETS: {"long_name": "minimum number of satellites for N-asset coverage", "units": "1"},
     MIN_ELEVATION: {"long_name": "minimum elevation mask of the sweep", "units": "degree"},
 }
+
+# In-memory dimension order of variables stored in another (CF 2.4) order on disk.
+CANONICAL_DIMS = {"sat_position_ecef": (TIME, SAT, XYZ)}
 
 FIGURES_OF_MERIT = (
     "percent_time_covered",

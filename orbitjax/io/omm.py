@@ -56,6 +56,8 @@ _REQUIRED = (
 _EPOCH_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z?$")
 _OBJECT_ID_RE = re.compile(r"^(\d{4})-(\d{3})([A-Z]{1,3})$")
 _FORMATS = ("json", "csv", "xml")
+_MAX_NORAD_ID = 999_999_999  # 9-digit catalogue numbers (the OMM field is wider than a TLE's Alpha-5)
+_MAX_COUNTER = 2**31 - 1  # ELEMENT_SET_NO, REV_AT_EPOCH
 
 
 class OMMFormatError(ValueError):
@@ -117,6 +119,8 @@ def _convert(fields: dict) -> dict:
     rec: dict = {}
     rec["name"] = _text(fields, "OBJECT_NAME", "")
     nid = _integer(fields, "NORAD_CAT_ID")
+    if not 0 <= nid <= _MAX_NORAD_ID:
+        raise _RecordError(f"NORAD_CAT_ID {nid} is outside 0..{_MAX_NORAD_ID:,} (a catalogue number of up to 9 digits)")
     rec["norad_id"] = nid
 
     object_id = _text(fields, "OBJECT_ID", "")
@@ -183,8 +187,10 @@ def _convert(fields: dict) -> dict:
     rec["bstar_per_er"] = _number(fields, "BSTAR")
     rec["ndot_rad_min2"] = _number(fields, "MEAN_MOTION_DOT", default=0.0) / (_XPDOTP * 1440.0)
     rec["nddot_rad_min3"] = _number(fields, "MEAN_MOTION_DDOT", default=0.0) / (_XPDOTP * 1440.0 * 1440)
-    rec["element_set_no"] = _integer(fields, "ELEMENT_SET_NO", default=0)
-    rec["rev_at_epoch"] = _integer(fields, "REV_AT_EPOCH", default=0)
+    for key, field in (("ELEMENT_SET_NO", "element_set_no"), ("REV_AT_EPOCH", "rev_at_epoch")):
+        rec[field] = _integer(fields, key, default=0)
+        if rec[field] > _MAX_COUNTER:
+            raise _RecordError(f"{key} {rec[field]} is larger than {_MAX_COUNTER:,}")
     return rec
 
 

@@ -48,6 +48,7 @@ SCENARIO_TABLES = {
         "stage_by": (str, False),
         "min_elevation_deg": (_NUMBER, True),
         "strict": (bool, False),
+        "launches": (list, False),
     },
     "sites": None,  # free-form names -> SITE_KEYS
 }
@@ -62,6 +63,8 @@ LAUNCH_KEYS = {
     "plane": ((int, str), False),
     "note": (str, False),
 }
+CATALOG_LAUNCH_KEYS = {"id": (str, True), "name": (str, False), "date": (_TIME, False), "vehicle": (str, False),
+                       "note": (str, False)}
 SITE_KEYS = {"lat_deg": (_NUMBER, True), "lon_deg": (_NUMBER, True), "name": (str, False)}
 
 
@@ -158,7 +161,15 @@ def read_scenario(path: str | os.PathLike) -> dict:
         check_table(shell, SHELL_KEYS, f"{path}: [[shells]] #{i + 1}")
     for i, launch in enumerate(_array(data, "launches", path)):
         check_table(launch, LAUNCH_KEYS, f"{path}: [[launches]] #{i + 1}")
+    for i, launch in enumerate(_array(data.get("catalog", {}), "launches", path)):
+        check_table(launch, CATALOG_LAUNCH_KEYS, f"{path}: [[catalog.launches]] #{i + 1}")
     return data
+
+
+def is_preset_file(path: str | os.PathLike) -> bool:
+    """True for a constellation preset (top-level ``name`` and ``[[shells]]``, no ``[scenario]``)."""
+    data = read_toml(path)
+    return "scenario" not in data and "shells" in data and "name" in data
 
 
 def _array(data, key, path):

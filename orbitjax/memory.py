@@ -1,0 +1,175 @@
+"""Fail-fast memory estimate of a coverage run, before any work is done.
+
+The estimate follows what :func:`orbitjax.coverage` allocates
+(``orbitjax/analysis.py``):
+
+- per time chunk, on the device: the difference array of every mask,
+  ``n_masks * n_lat * 2 n_lon`` cells, counted at 8 B a cell (int64, the widest
+  accumulator XLA may pick; int16 when it can), the counts ``n_masks * n_lat *
+  n_lon * 2 B``, and the footprint intervals, ``n_sat * rows * 60 B`` (row
+  bounds, longitudes and scatter indices per satellite and grid row);
+- per satellite: the propagation model and a chunk's states, ``~1 kB`` plus
+  ``chunk_steps * 64 B`` (position and velocity, float64 and a float32 copy);
+- the figures-of-merit state, ``~120 B`` per cell and mask (counters, running
+  gaps, sums; float64/int32);
+- on the host, when stored: the raster ``time * lat * lon * 2 B`` (int16) and the
+  positions ``time * sat * 12 B`` (float32); the coverage fraction ``time * 8 B``;
+- a fixed :data:`BASE_BYTES` for the interpreter, JAX and XLA's compiled code.
+
+It is an upper estimate (a chunk's temporaries are not all live at once).
+Measured for comparison: 30 days at 60 s on a 0.5 deg grid, full Kuiper
+(3,236 satellites), no raster: 577 MB peak RSS (benchmarks/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+BASE_BYTES = 400 * 2**20
+DIFF_BYTES_PER_CELL = 8
+INTERVAL_BYTES = 60
+MERIT_BYTES_PER_CELL = 120
+SAT_BYTES = 1024
+SAT_STEP_BYTES = 64
+RESOLUTIONS_DEG = (0.05, 0.1, 0.125, 0.2, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 10.0)
+"""Grid resolutions suggested when a finer grid does not fit (all divide 180)."""
+
+_SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,
+          "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12, "tib": 2**40}
+
+
+class MemoryLimitError(ValueError):
+    """A run whose estimated peak memory exceeds the limit; the message names a knob that fits."""
+
+
+@dataclass(frozen=True)
+class RunSize:
+    """The sizes that set a coverage run's memory."""
+
+    n_sat: int
+    n_times: int
+    resolution_deg: float
+    n_masks: int = 1
+    save_raster: bool = False
+    save_positions: bool = False
+    chunk_steps: int = 1
+    n_rows: int | None = None  # grid rows per footprint; default: every row (worst case)
+
+    @property
+    def n_lat(self) -> int:
+        return int(round(180.0 / self.resolution_deg))
+
+    @property
+    def n_lon(self) -> int:
+        return 2 * self.n_lat
+
+
+def estimate_bytes(size: RunSize) -> dict[str, int]:
+    """Peak memory of a run by part (bytes): 'chunk', 'satellites', 'merit', 'raster', 'positions', 'base', 'total'."""
+    s = size
+    rows = s.n_lat if s.n_rows is None else min(s.n_rows, s.n_lat)
+    steps = max(1, min(s.chunk_steps, s.n_times))
+    cells = s.n_lat * s.n_lon
+    parts = {
+        "chunk": steps * (s.n_masks * (2 * cells * DIFF_BYTES_PER_CELL + cells * 2) + s.n_sat * rows * INTERVAL_BYTES),
+        "satellites": s.n_sat * (SAT_BYTES + steps * SAT_STEP_BYTES),
+        "merit": cells * s.n_masks * MERIT_BYTES_PER_CELL + s.n_times * s.n_masks * 8,
+        "raster": s.n_times * cells * 2 if s.save_raster else 0,
+        "positions": s.n_times * s.n_sat * 12 if s.save_positions else 0,
+        "base": BASE_BYTES,
+    }
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def parse_size(text: str | int | float) -> int:
+    """Bytes from '8GB', '512MiB', '2.5G' or a plain number of bytes (decimal units: GB = 1e9 B)."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        if text <= 0:
+            raise ValueError(f"memory size {text} must be positive")
+        return int(text)
+    m = _SIZE_RE.match(str(text))
+    if m is None or (m.group(2) or "").lower() not in _UNITS:
+        raise ValueError(f"memory size {text!r}: expected a number with an optional unit, like 8GB or 512MiB")
+    value = float(m.group(1)) * _UNITS[(m.group(2) or "").lower()]
+    if value <= 0:
+        raise ValueError(f"memory size {text!r} must be positive")
+    return int(value)
+
+
+def available_bytes() -> int | None:
+    """Memory available to a new allocation: /proc/meminfo MemAvailable, else sysconf; None if unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def format_bytes(n: float) -> str:
+    """'1.2 GB', '350 MB' (decimal units, as --max-memory reads them)."""
+    for unit, q in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if n >= q:
+            return f"{n / q:.1f} {unit}"
+    return f"{n / 1e3:.0f} kB"
+
+
+def _suggestion(size: RunSize, limit: int) -> str:
+    """The first knob that makes ``size`` fit ``limit``: --no-save-raster, --chunk-steps N, --resolution R."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    if size.save_raster and estimate_bytes(replace(size, save_raster=False))["total"] <= limit:
+        return "use --no-save-raster (the figures of merit are identical)"
+    for steps in (size.chunk_steps // 2**k for k in range(1, 40)):
+        if steps < 1:
+            break
+        trial = replace(size, chunk_steps=steps, save_raster=False)
+        if estimate_bytes(trial)["total"] <= limit:
+            raster = " and --no-save-raster" if size.save_raster else ""
+            return f"use --chunk-steps {steps}{raster}"
+    for res in RESOLUTIONS_DEG:
+        if res <= size.resolution_deg:
+            continue
+        trial = replace(size, resolution_deg=res, chunk_steps=1, save_raster=False,
+                        n_rows=None if size.n_rows is None else max(1, int(size.n_rows * size.resolution_deg / res) + 1))
+        if estimate_bytes(trial)["total"] <= limit:
+            return f"use a coarser --resolution {res:g} with --chunk-steps 1 and --no-save-raster"
+    return "fewer satellites are needed: even one time step on the coarsest grid does not fit"
+
+
+def check_memory(size: RunSize, max_memory: int | str | None = None, *, what: str = "the run") -> dict[str, int]:
+    """Refuse a run whose estimated peak memory exceeds the limit, before any work.
+
+    The limit is ``max_memory`` (bytes or a size like '8GB'; the ``--max-memory``
+    option) when given, else the memory available now (:func:`available_bytes`;
+    no check when it cannot be read).
+
+    Returns:
+      the estimate by part (:func:`estimate_bytes`).
+
+    Raises:
+      MemoryLimitError (a ValueError): one line with the estimate, the limit and a knob that fits.
+    """
+    est = estimate_bytes(size)
+    if max_memory is not None:
+        limit, source = parse_size(max_memory), "--max-memory"
+    else:
+        limit, source = available_bytes(), "available memory"
+        if limit is None:
+            return est
+    if est["total"] > limit:
+        raise MemoryLimitError(
+            f"{what} needs about {format_bytes(est['total'])} of memory ({size.n_sat:,} satellites, "
+            f"{size.n_times:,} steps, {size.resolution_deg:g} deg grid, {size.n_masks} mask(s)), more than the "
+            f"{format_bytes(limit)} {source}; {_suggestion(size, limit)}, or raise --max-memory"
+        )
+    return est

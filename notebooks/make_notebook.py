@@ -1,12 +1,20 @@
 """Build notebooks/kuiper_falcon9_stages.ipynb (cells kept here so diffs stay readable).
 
-Usage: python notebooks/make_notebook.py && jupyter nbconvert --execute --inplace notebooks/kuiper_falcon9_stages.ipynb
-(or let the test suite execute it: tests/test_notebook.py).
+Usage, after the README's test install (pip install -e ".[test]", which brings nbclient and ipykernel):
+
+    python notebooks/make_notebook.py --execute    # build and run it in place (outputs saved)
+    python notebooks/make_notebook.py              # build it without outputs
+
+The test suite also executes it (tests/test_notebook.py), on a shorter window.
 """
 
+import sys
 from pathlib import Path
 
 import nbformat as nbf
+
+RUN_HINT = """*Run this notebook top to bottom with `python notebooks/make_notebook.py --execute` (after
+`pip install -e ".[test]"`), or open it in Jupyter.*"""
 
 cells = [
     ("md", """# Project Kuiper, launch by launch: coverage after each Falcon 9 stage
@@ -17,7 +25,9 @@ This notebook uses orbitjax's public API to answer, after each stage: *which par
 covered, how often, by how many satellites, and with what gaps?* A fourth, reference stage is the full
 3,236-satellite constellation authorized by the FCC in 2020.
 
-The scenario (launch times, site, assumptions) is the bundled `data/kuiper_falcon9.toml`."""),
+The scenario (launch times, site, assumptions) is the bundled `data/kuiper_falcon9.toml`.
+
+""" + RUN_HINT),
     ("code", """import os
 import numpy as np
 import matplotlib.pyplot as plt
@@ -88,5 +98,9 @@ nb = nbf.v4.new_notebook()
 nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
 nb.cells = [nbf.v4.new_markdown_cell(src) if kind == "md" else nbf.v4.new_code_cell(src) for kind, src in cells]
 out = Path(__file__).with_name("kuiper_falcon9_stages.ipynb")
+if "--execute" in sys.argv[1:]:
+    from nbclient import NotebookClient  # noqa: PLC0415 (in the test extra)
+
+    NotebookClient(nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(out.parent)}}).execute()
 nbf.write(nb, out)
 print(f"wrote {out}")

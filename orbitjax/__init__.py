@@ -3,36 +3,101 @@
 Importing orbitjax turns on JAX's float64 support (``jax_enable_x64``): the
 kernels run in float64 on CPU. Set ``ORBITJAX_ENABLE_X64=0`` before importing
 to leave JAX's setting alone (e.g. for float32 GPU runs).
+
+The public names below are imported on first use, and JAX with them: ``import
+orbitjax`` and ``orbitjax --help`` do not import JAX (about 2 s). JAX is
+configured by :func:`_configure_jax` as soon as it is imported, by orbitjax or
+anyone else (or at once, when it was imported before orbitjax).
 """
 
+import importlib as _importlib
+import importlib.util as _importlib_util
 import os as _os
-
-import jax as _jax
-
-if _os.environ.get("ORBITJAX_ENABLE_X64", "1") != "0":
-    _jax.config.update("jax_enable_x64", True)
-
-from . import compare as compare
-from . import landmask as landmask
-from . import summaries as summaries
-from . import timescales as timescales
-from .analysis import coverage as coverage
-from .catalog import Satellites as Satellites
-from .catalog import group_by_launch as group_by_launch
-from .constellation import Constellation as Constellation
-from .constellation import from_elements as from_elements
-from .constellation import walker as walker
-from .compare import open_stages as open_stages
-from .io.netcdf import open_netcdf as open_netcdf
-from .io.netcdf import write_netcdf as write_netcdf
-from .io.omm import read_omm as read_omm
-from .io.tle import read_tle as read_tle
-from .io.tle import write_tle as write_tle
-from .propagation import propagate as propagate
-from .scenario import Scenario as Scenario
-from .scenario import load_preset as load_preset
-from .scenario import load_scenario as load_scenario
-from .stages import run as run
-from .stages import stage_datasets as stage_datasets
+import sys as _sys
 
 __version__ = "0.1.0"
+
+
+def _configure_jax(jax) -> None:
+    """orbitjax's JAX settings, applied once JAX is imported."""
+    if _os.environ.get("ORBITJAX_ENABLE_X64", "1") != "0":
+        jax.config.update("jax_enable_x64", True)
+
+
+class _ConfigureJaxOnImport:
+    """A one-shot meta-path finder: runs :func:`_configure_jax` right after ``jax`` is first imported."""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name != "jax":
+            return None
+        if cls in _sys.meta_path:
+            _sys.meta_path.remove(cls)
+        spec = _importlib_util.find_spec(name)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_and_configure(module):
+            exec_module(module)
+            _configure_jax(module)
+
+        spec.loader.exec_module = exec_and_configure
+        return spec
+
+
+if "jax" in _sys.modules:
+    _configure_jax(_sys.modules["jax"])
+else:
+    _sys.meta_path.insert(0, _ConfigureJaxOnImport)
+
+# Public name -> (module, attribute); attribute None means the module itself.
+_PUBLIC = {
+    "compare": (".compare", None),
+    "landmask": (".landmask", None),
+    "summaries": (".summaries", None),
+    "timescales": (".timescales", None),
+    "coverage": (".analysis", "coverage"),
+    "Satellites": (".catalog", "Satellites"),
+    "group_by_launch": (".catalog", "group_by_launch"),
+    "Constellation": (".constellation", "Constellation"),
+    "from_elements": (".constellation", "from_elements"),
+    "walker": (".constellation", "walker"),
+    "open_stages": (".compare", "open_stages"),
+    "open_netcdf": (".io.netcdf", "open_netcdf"),
+    "write_netcdf": (".io.netcdf", "write_netcdf"),
+    "read_omm": (".io.omm", "read_omm"),
+    "read_tle": (".io.tle", "read_tle"),
+    "write_tle": (".io.tle", "write_tle"),
+    "propagate": (".propagation", "propagate"),
+    "Scenario": (".scenario", "Scenario"),
+    "load_preset": (".scenario", "load_preset"),
+    "load_scenario": (".scenario", "load_scenario"),
+    "run": (".stages", "run"),
+    "stage_datasets": (".stages", "stage_datasets"),
+}
+
+__all__ = sorted(_PUBLIC) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        module, attr = _PUBLIC[name]
+        value = _importlib.import_module(module, __name__)
+        if attr is not None:
+            value = getattr(value, attr)
+    elif not name.startswith("__"):
+        try:  # sub-packages and modules, e.g. orbitjax.kernels
+            value = _importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC))

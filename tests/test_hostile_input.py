@@ -1,0 +1,250 @@
+"""Hostile and unlucky input (issue 7, item 6): one clear line, no traceback, nothing left behind.
+
+Each test names the fuzz category it pins: tracebacks turned into one-line errors,
+silently wrong results turned into errors or warnings, fail-fast memory refusals,
+leftovers and clashes in the output folder, late errors made early.
+"""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from conftest import TINY_SCENARIO
+from orbitjax.cli import main
+
+
+@pytest.fixture()
+def tiny(tmp_path):
+    p = tmp_path / "tiny.toml"
+    p.write_text(textwrap.dedent(TINY_SCENARIO))
+    return p
+
+
+def _one_error_line(capsys, *needles):
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if line.startswith("orbitjax: error: ")]
+    assert len(errors) == 1 and "Traceback" not in "\n".join(err), err
+    for needle in needles:
+        assert needle in errors[0], errors[0]
+    return errors[0]
+
+
+def _no_work(monkeypatch):
+    """Fail the test if any coverage is computed."""
+    import orbitjax.analysis
+
+    def boom(*args, **kwargs):
+        raise AssertionError("coverage() was called although the run should have been refused first")
+
+    monkeypatch.setattr(orbitjax.analysis, "coverage", boom)
+
+
+# ---------------------------------------------------------------- tracebacks -> one line
+
+
+def test_omm_norad_id_of_10_to_the_30_is_one_line(tmp_path, capsys):
+    rec = json.loads((__import__("pathlib").Path(__file__).parent / "data" / "sample_omm.json").read_text())[0]
+    rec["NORAD_CAT_ID"] = 10**30
+    bad = tmp_path / "huge.json"
+    bad.write_text(json.dumps([rec]))
+    assert main(["run", "--tle", str(bad), "--min-elevation", "35", "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    _one_error_line(capsys, "huge.json", "NORAD_CAT_ID")
+    assert not (tmp_path / "o").exists()
+
+
+def test_netcdf_write_failure_names_the_file_and_leaves_no_temporary(tiny, tmp_path, monkeypatch, capsys):
+    def hdf_error(self, path, *args, **kwargs):
+        with open(path, "wb") as fh:
+            fh.write(b"\x89HDF partial")
+        raise RuntimeError("NetCDF: HDF error")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", hdf_error)
+    out = tmp_path / "o"
+    assert main(["run", str(tiny), "--out", str(out), "--quiet", "--resolution", "15"]) == 2
+    _one_error_line(capsys, "tiny_stage1_L1.nc", "cannot write NetCDF", "HDF error")
+    assert not out.exists() or not [p for p in out.iterdir() if p.name != "orbitjax_run.json"]
+
+
+def test_corrupted_stage_file_is_one_line_naming_it(tiny, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["run", str(tiny), "--out", str(out), "--quiet", "--resolution", "15"]) == 0
+    victim = out / "tiny_stage2_full.nc"
+    data = victim.read_bytes()
+    victim.write_bytes(data[: len(data) // 2])  # truncated, as by a full disk or a killed copy
+    capsys.readouterr()
+    assert main(["compare", str(out)]) == 2
+    _one_error_line(capsys, "tiny_stage2_full.nc")
+    victim.write_bytes(b"\x00" * 4096)  # garbage of the right name
+    assert main(["compare", str(out)]) == 2
+    _one_error_line(capsys, "tiny_stage2_full.nc")
+
+
+# ---------------------------------------------------------------- silently wrong -> errors / warnings
+
+
+def test_window_beyond_datetime64_ns_is_an_error(tiny, tmp_path, capsys):
+    long = tmp_path / "long.toml"
+    long.write_text(tiny.read_text().replace('duration = "20min"', "duration = 9467280000")  # 109,575 days
+                    .replace("step_s = 120", "step_s = 86400"))
+    assert main(["run", str(long), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    _one_error_line(capsys, "long.toml", "2262")
+    assert main(["run", str(tiny), "--duration", "109575d", "--step", "86400", "--out", str(tmp_path / "o"),
+                 "--quiet"]) == 2
+    _one_error_line(capsys, "2262")
+    assert not (tmp_path / "o").exists()
+
+
+def _decayed_tle(tmp_path, n_good: int):
+    from orbitjax.io.tle import read_tle, write_tle
+    from orbitjax.scenario import bundled_data_dir
+
+    sats = read_tle(bundled_data_dir() / "kuiper_falcon9_synthetic.tle")[: 1 + n_good]
+    n = sats.no_kozai_rad_min.copy()
+    n[0] = 99.99999999 * 2 * np.pi / 1440.0  # rev/day -> rad/min: a decayed orbit, SGP4 error at every step
+    path = tmp_path / f"decayed_{n_good}.tle"
+    write_tle(path, dataclasses.replace(sats, no_kozai_rad_min=n))
+    return path
+
+
+def test_decayed_satellite_warns_and_all_failed_stage_is_an_error(tmp_path, capsys):
+    mixed = _decayed_tle(tmp_path, 3)
+    out = tmp_path / "o"
+    args = ["--stage-by", "none", "--min-elevation", "35", "--duration", "4min", "--resolution", "15", "--quiet"]
+    assert main(["run", "--tle", str(mixed), "--out", str(out), *args]) == 0
+    err = capsys.readouterr().err
+    warning = [line for line in err.splitlines() if line.startswith("orbitjax: warning: ")]
+    assert len(warning) == 1 and "decayed_3.tle" in warning[0] and "4 of 16 satellite-steps" in warning[0], err
+
+    alone = _decayed_tle(tmp_path, 0)
+    out2 = tmp_path / "o2"
+    assert main(["run", "--tle", str(alone), "--out", str(out2), *args]) == 2
+    _one_error_line(capsys, "decayed_0.tle", "every satellite failed")
+    assert not out2.exists()
+
+
+# ---------------------------------------------------------------- fail fast on size
+
+
+@pytest.mark.parametrize(
+    "extra, knob",
+    [
+        (["--duration", "30d", "--step", "60", "--resolution", "0.5", "--save-raster", "--max-memory", "2GB"],
+         "--no-save-raster"),
+        (["--duration", "2h", "--step", "60", "--resolution", "0.1", "--chunk-steps", "100",
+          "--no-save-raster", "--max-memory", "3GB"], "--chunk-steps"),
+        (["--duration", "10min", "--step", "60", "--resolution", "0.05",
+          "--elevation-sweep", ",".join(str(e) for e in range(10, 50, 2)), "--max-memory", "8GB"], "--resolution"),
+    ],
+)
+def test_run_too_big_for_memory_is_refused_before_any_work(extra, knob, tiny, tmp_path, monkeypatch, capsys):
+    _no_work(monkeypatch)
+    out = tmp_path / "o"
+    assert main(["run", str(tiny), "--out", str(out), "--quiet", *extra]) == 2
+    line = _one_error_line(capsys, "--max-memory", "memory", knob)
+    assert "GB" in line
+    assert not out.exists()
+
+
+def test_available_memory_is_the_default_limit(tiny, tmp_path, monkeypatch, capsys):
+    import orbitjax.memory
+
+    _no_work(monkeypatch)
+    monkeypatch.setattr(orbitjax.memory, "available_bytes", lambda: 300 * 10**6)
+    assert main(["run", str(tiny), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    _one_error_line(capsys, "available memory")
+
+
+def test_memory_estimate_parts_and_sizes():
+    from orbitjax.memory import RunSize, estimate_bytes, parse_size
+
+    assert parse_size("8GB") == 8 * 10**9 and parse_size("512MiB") == 512 * 2**20 and parse_size(1000) == 1000
+    for bad in ("lots", "-1GB", "0"):
+        with pytest.raises(ValueError):
+            parse_size(bad)
+    base = RunSize(n_sat=3264, n_times=1800, resolution_deg=0.1, chunk_steps=10, n_rows=200)
+    e = estimate_bytes(base)
+    assert e["raster"] == 0 and e["total"] == sum(v for k, v in e.items() if k != "total")
+    with_raster = estimate_bytes(dataclasses.replace(base, save_raster=True))
+    assert with_raster["raster"] == 1800 * 1800 * 3600 * 2  # the issue's 0.1 deg, 30 h run: 23 GB
+    assert estimate_bytes(dataclasses.replace(base, chunk_steps=20))["chunk"] == 2 * e["chunk"]
+
+
+def test_max_memory_must_be_a_size(tiny, tmp_path, capsys):
+    assert main(["run", str(tiny), "--max-memory", "lots", "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    _one_error_line(capsys, "--max-memory 'lots'")
+
+
+# ---------------------------------------------------------------- leftovers and clashes
+
+
+def test_stale_temporaries_of_this_runs_names_are_removed(tiny, tmp_path, capsys):
+    out = tmp_path / "o"
+    out.mkdir()
+    stale = [out / ".tiny_stage1_L1.nc.k3j4h5.tmp", out / ".tiny_stage2_full.nc.zz.tmp"]
+    foreign = out / ".someone_else.nc.abc.tmp"
+    for p in stale + [foreign]:
+        p.write_bytes(b"left by SIGKILL")
+    assert main(["run", str(tiny), "--out", str(out), "--quiet", "--resolution", "15"]) == 0
+    assert not any(p.exists() for p in stale)
+    assert foreign.exists()  # not a name of this run
+
+
+def test_second_writer_is_refused_and_stale_lock_taken_over(tiny, tmp_path, monkeypatch, capsys):
+    from orbitjax.io.outdir import LOCK_NAME
+
+    out = tmp_path / "o"
+    out.mkdir()
+    lock = out / LOCK_NAME
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock.write_text(f"{holder.pid} {os.uname().nodename}\n")
+        _no_work(monkeypatch)
+        assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 2
+        _one_error_line(capsys, "in use by another orbitjax run", f"pid {holder.pid}")
+        assert lock.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    monkeypatch.undo()
+    # The holder is gone: its lock is stale and the next run takes it over, then releases it.
+    assert main(["run", str(tiny), "--out", str(out), "--quiet", "--resolution", "15"]) == 0
+    assert not lock.exists()
+    assert sorted(p.name for p in out.glob("*.nc")) == ["tiny_stage1_L1.nc", "tiny_stage2_full.nc"]
+
+
+def test_manifest_makes_compare_read_only_the_latest_run(tiny, tmp_path, capsys):
+    from orbitjax.compare import open_stages
+
+    out = tmp_path / "o"
+    assert main(["run", str(tiny), "--out", str(out), "--quiet", "--resolution", "15"]) == 0
+    # A different run (other prefix, one stage only) into the same folder: the old files stay.
+    other = tmp_path / "other.toml"
+    other.write_text(tiny.read_text().replace('name = "tiny"', 'name = "other"\nreference_stage = false'))
+    assert main(["run", str(other), "--out", str(out), "--quiet", "--resolution", "15"]) == 0
+    assert len(list(out.glob("*.nc"))) == 3
+    manifest = json.loads((out / "orbitjax_run.json").read_text())
+    assert manifest["files"] == ["other_stage1_L1.nc"] and manifest["complete"] is True
+    ds = open_stages(out)
+    assert list(ds.stage_file.values) == ["other_stage1_L1.nc"]
+    capsys.readouterr()
+    assert main(["compare", str(out), "--plot", str(tmp_path / "c.png")]) == 0
+
+
+# ---------------------------------------------------------------- late errors made early
+
+
+def test_unwritable_output_folder_is_reported_before_any_work(tiny, tmp_path, monkeypatch, capsys):
+    _no_work(monkeypatch)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    assert main(["run", str(tiny), "--out", str(blocker / "sub"), "--quiet"]) == 2
+    _one_error_line(capsys, "a_file/sub")
+    assert main(["run", str(tiny), "--out", str(blocker), "--quiet"]) == 2
+    _one_error_line(capsys, "not a directory")

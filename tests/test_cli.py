@@ -199,3 +199,30 @@ def test_output_directory_defaults_to_the_scenarios(tiny, tmp_path, monkeypatch,
     monkeypatch.chdir(tmp_path)
     assert main(["run", str(tiny), "--quiet"]) == 0
     assert sorted(p.name for p in (tmp_path / "from_file").glob("*.nc")) == ["tiny_stage1_L1.nc", "tiny_stage2_full.nc"]
+
+
+def test_export_tle_full_stage_has_valid_placeholder_designators(tmp_path):
+    # Issue 7 item 3: the full-constellation stage used to get blank international designators.
+    from orbitjax.catalog import group_by_launch
+    from orbitjax.io.tle import read_tle
+
+    path = tmp_path / "full.tle"
+    assert main(["export-tle", "kuiper_falcon9", "--out", str(path)]) == 0  # default: the last (full) stage
+    lines = path.read_text().splitlines()
+    line1 = lines[1::3]
+    assert len(line1) == 3236
+    assert all(line[9:14].isdigit() and line[14:17].strip().isalpha() for line in line1)  # cols 10-17: YYNNNPPP
+    sats = read_tle(path)  # the reader checks 'YYNNNPPP'
+    groups = group_by_launch(sats)
+    # One placeholder launch per shell, numbered after the scenario's three launches (901-903).
+    assert [(g, len(i)) for g, i in groups] == [("2025-904", 1156), ("2025-905", 1296), ("2025-906", 784)]
+    assert len(set(sats.intl_designator)) == 3236
+
+
+def test_placeholder_designators_split_long_groups():
+    from orbitjax.export import MAX_PIECES, placeholder_designators
+
+    d = placeholder_designators(["a"] * (MAX_PIECES + 2), 2030, first_launch_number=998)
+    assert d[0] == "2030-998A" and d[MAX_PIECES - 1] == "2030-998ZZZ" and d[MAX_PIECES] == "2030-999A"
+    with pytest.raises(ValueError, match="placeholder launches"):
+        placeholder_designators(["a", "b", "c"], 2030, first_launch_number=998)

@@ -35,14 +35,18 @@ from .catalog import Satellites
 from .constellation import Constellation
 from .io.sites import Sites, as_sites
 from .kernels.access import (
+    DIP,
     EXTREMUM,
+    PEAK,
+    RISE,
     ROOT,
+    SET,
     SiteFrame,
     elevation_rate_bound,
-    find_brackets,
+    interval_codes,
     look_angles,
+    polish,
     refine_brackets,
-    sample_elevation,
     site_frames,
 )
 from .kernels.earth import WGS84
@@ -90,30 +94,30 @@ _VARIABLE_ATTRS = {
 }
 
 DEFAULT_STEP_S = 60.0
-BLOCK_PAIR_SAMPLES = 2**22
-"""(site x sat x time) samples per satellite block (memory knob, ~40 bytes each on the device)."""
+BLOCK_PAIR_SAMPLES = 2**24
+"""(site x sat x time) samples per satellite block (memory knob: one uint8 code each, plus XLA's fused temporaries)."""
 _MIN_CAP = 256
 
 
 @dataclass(frozen=True)
 class _StateFn:
-    """Earth-fixed states of satellite ``sat_idx[i]`` at ``t_s[i]`` (static, hashable for jit)."""
+    """Earth-fixed states (sat, L, 3) at a (sat, L) table of times from the window start (static, hashable for jit)."""
 
     deep_space: bool
 
-    def __call__(self, args, sat_idx, t_s):
+    def __call__(self, args, t_table_s):
         model, offset_s, jd_whole, jd_frac = args
-        picked = jax.tree_util.tree_map(lambda x: x[sat_idx], model)
-        dt_s = (offset_s[sat_idx] + t_s)[:, None]
-        r, v, _ = _inertial_states(picked, dt_s, self.deep_space)
-        gmst = gmst82(jd_whole, jd_frac + t_s / 86400.0)[:, None]
-        r, v = teme_to_ecef_rv(r, v, gmst)
-        return r[:, 0], v[:, 0]
+        r, v, _ = _inertial_states(model, offset_s[:, None] + t_table_s, self.deep_space)
+        return teme_to_ecef_rv(r, v, gmst82(jd_whole, jd_frac + t_table_s / 86400.0))
 
 
-def _bucket(n: int) -> int:
-    """Static sizes: the next power of two (at least 256), so few shapes are compiled."""
-    return max(_MIN_CAP, 1 << max(0, int(n) - 1).bit_length())
+def _bucket(n: int, minimum: int = _MIN_CAP) -> int:
+    """Static sizes, so few shapes are compiled: powers of two up to 4096, then 16 steps per octave."""
+    n = max(int(n), minimum)
+    if n <= 4096:
+        return 1 << (n - 1).bit_length()
+    q = 1 << ((n - 1).bit_length() - 5)
+    return -(-n // q) * q
 
 
 def _window(window, step_s):
@@ -193,14 +197,18 @@ def access_arrays(satellites, start, duration_s: float, sites: Sites, min_elevat
                   block_pair_samples: int = BLOCK_PAIR_SAMPLES) -> AccessArrays:
     """Passes of ``satellites`` over ``sites`` in [start, start + duration_s] (array level).
 
+    Device work: propagation at the samples, the (site, sat, interval) bracket codes
+    (in satellite blocks), the batched interpolated root finding and one batched
+    re-propagation of every event. Host work (numpy, vectorised): picking the
+    brackets out of the codes and pairing rises with sets.
+
     Args:
       satellites: Constellation (Kepler + J2) or Satellites (SGP4/SDP4).
       start: UTC datetime64 window start; duration_s: window length (s).
       sites: :class:`~orbitjax.io.sites.Sites`.
       min_elevation_deg: (sat,) masks.
-      step_s: sampling step (s); events between samples are found by root finding,
-        passes shorter than a step by the elevation-rate brackets.
-      n_iter: root-finding iterations per bracket.
+      step_s: sampling step (s).
+      n_iter: interpolated root-finding iterations per bracket.
       block_pair_samples: memory knob, see the module docstring.
     """
     if not jax.config.jax_enable_x64:
@@ -211,151 +219,165 @@ def access_arrays(satellites, start, duration_s: float, sites: Sites, min_elevat
     n_t = t_s.size
     model, epochs = make_model(satellites, reference=start)
     deep = deep_space_needed(model)
-    offset_s = jnp.asarray(time_offsets(epochs, start))
+    offset = time_offsets(epochs, start)
     jd_w, jd_f = jd2_from_datetime64(start)
     state_fn = _StateFn(deep)
-    state_args = (model, offset_s, jnp.asarray(jd_w), jnp.asarray(jd_f))
+    state_args = (model, jnp.asarray(offset), jnp.asarray(jd_w), jnp.asarray(jd_f))
 
     # Samples: Earth-fixed states (sat, time, 3), sidereal time in float64 on the host.
     times = start + np.round(t_s * 1e9).astype("timedelta64[ns]")
     gmst = gmst82(*jd2_from_datetime64(times))
-    r, v, _ = _inertial_states(model, offset_s[:, None] + jnp.asarray(t_s)[None, :], deep)
+    r, v, _ = _inertial_states(model, jnp.asarray(offset[:, None] + t_s[None, :]), deep)
     r, v = teme_to_ecef_rv(r, v, jnp.asarray(gmst)[None, :])
     failed = int(jnp.sum(jnp.isnan(r[..., 0])))
 
     frame = site_frames(jnp.asarray(np.radians(sites.lat_deg)), jnp.asarray(np.radians(sites.lon_deg)),
                         jnp.asarray(sites.alt_m / 1000.0), WGS84)
     max_site_r = float(jnp.max(jnp.sqrt(jnp.sum(frame.r_ecef_km**2, -1))))
-    bound = elevation_rate_bound(r, v, max_site_r)
-    mask_rad_sat = np.radians(min_elevation_deg)
-    t_dev = jnp.asarray(t_s)
+    max_dt = float(np.max(np.diff(t_s)))
+    slack = np.asarray(elevation_rate_bound(r, v, max_site_r, max_dt)) * (0.5 * max_dt)
+    mask_rad = np.radians(min_elevation_deg)
+    half_pi = 0.5 * np.pi
+    sin_mask = np.sin(mask_rad)
+    sin_peak = np.sin(np.clip(mask_rad - slack, -half_pi, half_pi))
+    sin_dip = np.sin(np.clip(mask_rad + slack, -half_pi, half_pi))
 
-    # Edge states: visibility and azimuth of every pair at the window start and end.
+    # Edge states: elevation and azimuth of every pair at the window start and end.
     edge_frame = SiteFrame(*(x[:, None, :] for x in frame))
     el0, _, az0 = look_angles(r[None, :, 0], v[None, :, 0], edge_frame)
     el1, _, az1 = look_angles(r[None, :, -1], v[None, :, -1], edge_frame)
     el0, az0, el1, az1 = (np.asarray(x) for x in (el0, az0, el1, az1))  # (site, sat)
 
+    # Bracket codes per satellite block (equal shapes: one compilation), picked out on the host.
     block = int(max(1, min(n_sat, block_pair_samples // max(1, n_site * n_t))))
-    ev_parts, pk_parts = [], []
+    parts = []
     for s0 in range(0, n_sat, block):
-        sl = slice(s0, min(s0 + block, n_sat))
-        nb = sl.stop - sl.start
+        nb = min(block, n_sat - s0)
         pad = block - nb
-        rb, vb = r[sl], v[sl]
-        bb = bound[sl]
-        mb = np.pad(mask_rad_sat[sl], (0, pad))
-        if pad:  # equal block shapes: one compilation
+        rb, vb = r[s0 : s0 + nb], v[s0 : s0 + nb]
+        if pad:
             rb = jnp.pad(rb, ((0, pad), (0, 0), (0, 0)), constant_values=jnp.nan)
             vb = jnp.pad(vb, ((0, pad), (0, 0), (0, 0)), constant_values=jnp.nan)
-            bb = jnp.pad(bb, (0, pad))
-        el, rate = sample_elevation(rb, vb, frame)
-        mask_pair = jnp.broadcast_to(jnp.asarray(mb)[None, :], (n_site, block))
-        br = find_brackets(el, rate, mask_pair, t_dev, bb)
-        stacked = jnp.stack([br.rise, br.set, br.peak, br.dip])  # (4, site, block, time - 1)
-        count = int(jnp.count_nonzero(stacked))
-        if count == 0:
-            continue
-        cap = _bucket(count)
-        kind_code, site_i, sat_i, k, valid = (np.asarray(x) for x in _compact(stacked, size=cap))
-        g_k, g_k1, rate_k, rate_k1 = (np.asarray(x) for x in _gather(el, rate, mask_pair, site_i, sat_i, k))
-        sat_global = sat_i + s0
-        ev, pk = _refine_block(state_fn, state_args, frame, kind_code, site_i, sat_global, k, valid,
-                               g_k, g_k1, rate_k, rate_k1, t_s, mask_rad_sat, n_iter)
-        ev_parts.append(ev)
-        pk_parts.append(pk)
-
-    events = {key: np.concatenate([e[key] for e in ev_parts]) if ev_parts else np.empty(0) for key in
-              ("site", "sat", "t", "rise", "az", "err")}
-    peaks = {key: np.concatenate([p[key] for p in pk_parts]) if pk_parts else np.empty(0) for key in
-             ("site", "sat", "t", "el")}
-    return _assemble(events, peaks, el0, az0, el1, az1, mask_rad_sat, duration_s, n_sat, n_t, failed)
+        thr = [jnp.asarray(np.pad(x[s0 : s0 + nb], (0, pad))) for x in (sin_mask, sin_peak, sin_dip)]
+        codes = np.asarray(interval_codes(rb, vb, frame, *thr))
+        flat = np.flatnonzero(codes)
+        if flat.size:
+            site_i, sat_i, k = np.unravel_index(flat, codes.shape)
+            parts.append((codes.ravel()[flat], site_i, sat_i + s0, k))
+    if parts:
+        code, site_i, sat_i, k = (np.concatenate(x) for x in zip(*parts))
+    else:
+        code = site_i = sat_i = k = np.empty(0, np.int64)
+    events, peaks = _find_events(state_fn, state_args, frame, r, v, t_s, code, site_i, sat_i, k, mask_rad, n_iter)
+    return _assemble(events, peaks, el0, az0, el1, az1, mask_rad, duration_s, n_sat, n_t, failed)
 
 
-def _compact(stacked, *, size: int):
-    """(kind, site, sat, k, valid) of the True entries of a (4, site, sat, time - 1) mask, padded to ``size``."""
-    return _compact_jit(stacked, size=size)
+def _padded(x, cap: int, fill):
+    x = np.asarray(x)
+    return jnp.asarray(np.concatenate([x, np.full(cap - x.size, fill, dtype=x.dtype)]))
 
 
-@partial(jax.jit, static_argnames=("size",))
-def _compact_jit(stacked, *, size: int):
-    shape = stacked.shape
-    (flat,) = jnp.nonzero(stacked.ravel(), size=size, fill_value=-1)
-    valid = flat >= 0
-    flat = jnp.where(valid, flat, 0)
-    kind, site, sat, k = jnp.unravel_index(flat, shape)
-    return kind, site, sat, k, valid
-
-
-@jax.jit
-def _gather(el, rate, mask_pair, site_i, sat_i, k):
-    g = el - mask_pair[..., None]
-    return g[site_i, sat_i, k], g[site_i, sat_i, k + 1], rate[site_i, sat_i, k], rate[site_i, sat_i, k + 1]
-
-
-def _refine(state_fn, state_args, frame, sat, site, a, b, fa, fb, kind, sign, mask_rad, n_iter):
-    """Pad to a bucket and run the kernel's batched root finding; numpy results."""
+def _hermite_refine(frame, r, v, t_s, sat, site, k, a, b, kind, sign, mask, n_iter):
+    """Interpolated root finding on a bucket-padded batch; numpy results."""
     m = a.size
+    if m == 0:
+        return np.empty(0), np.empty(0), np.empty(0)
     cap = _bucket(m)
-    pad = cap - m
-
-    def p(x, fill):
-        return jnp.asarray(np.concatenate([x, np.full(pad, fill, dtype=np.asarray(x).dtype)]))
-
     out = refine_brackets(
-        state_fn, state_args, frame, p(sat, 0), p(site, 0), p(a, 0.0), p(b, 1.0), p(fa, 1.0), p(fb, -1.0),
-        p(kind, ROOT), p(sign, 1.0), p(mask_rad, 0.0), n_iter=n_iter,
+        frame, r, v, jnp.asarray(t_s), _padded(sat, cap, 0), _padded(site, cap, 0), _padded(k, cap, 0),
+        _padded(a, cap, 0.0), _padded(b, cap, t_s[1]), _padded(kind, cap, ROOT), _padded(sign, cap, 1.0),
+        _padded(mask, cap, 0.0), n_iter=n_iter,
     )
     return tuple(np.asarray(x)[:m] for x in out)
 
 
-def _refine_block(state_fn, state_args, frame, kind_code, site_i, sat_i, k, valid, g_k, g_k1, rate_k, rate_k1,
-                  t_s, mask_rad_sat, n_iter):
-    """Rises, sets and extrema of one satellite block; then the passes hidden between samples."""
-    keep = valid
-    kind_code, site_i, sat_i, k = kind_code[keep], site_i[keep], sat_i[keep], k[keep]
-    g_k, g_k1, rate_k, rate_k1 = g_k[keep], g_k1[keep], rate_k[keep], rate_k1[keep]
-    is_rise, is_peak, is_dip = kind_code == 0, kind_code == 2, kind_code == 3
-    is_root = kind_code <= 1
-    # Orientation: f(a) >= 0 >= f(b). Rise: -g; set: g; peak: el'; dip: -el'.
-    sign = np.where(is_rise | is_dip, -1.0, 1.0)
-    fa = sign * np.where(is_root, g_k, rate_k)
-    fb = sign * np.where(is_root, g_k1, rate_k1)
-    mask_rad = mask_rad_sat[sat_i]
-    a, b = t_s[k], t_s[k + 1]
+def _polish(state_fn, state_args, frame, n_sat, sat, site, t, kind, mask, lo, hi):
+    """Re-propagate at the interpolated solutions (one batched call on a (sat, L) table); numpy results."""
+    m = t.size
+    if m == 0:
+        return np.empty(0), np.empty(0), np.empty(0), np.empty(0)
+    order = np.argsort(sat, kind="stable")
+    counts = np.bincount(sat, minlength=n_sat)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    slot = np.empty(m, np.int64)
+    slot[order] = np.arange(m) - first[sat[order]]
+    width = _bucket(int(counts.max()), 8)
+    table = np.zeros((n_sat, width))
+    table[sat, slot] = t
+    cap = _bucket(m)
+    out = polish(state_fn, state_args, frame, jnp.asarray(table), _padded(sat, cap, 0), _padded(slot, cap, 0),
+                 _padded(site, cap, 0), _padded(kind, cap, ROOT), _padded(mask, cap, 0.0), _padded(lo, cap, 0.0),
+                 _padded(hi, cap, 0.0))
+    return tuple(np.asarray(x)[:m] for x in out)
+
+
+def _find_events(state_fn, state_args, frame, r, v, t_s, code, site_i, sat_i, k, mask_rad_sat, n_iter):
+    """Rises, sets and visible maxima from the bracket codes.
+
+    1. Interpolated root finding on every bracket (RISE/SET: roots of el - mask;
+       PEAK/DIP: roots of el').
+    2. A PEAK above the mask between two samples below it is a pass shorter than a
+       step: its rise and set are root-found in [t_k, t*] and [t*, t_k+1]; a DIP
+       below the mask between two visible samples is a short gap (set, then rise).
+    3. Every rise/set and every visible maximum is re-propagated once (:func:`polish`).
+    """
+    # Expand the codes: one bracket per set bit (an interval may hold a crossing and an extremum).
+    bits = [(b, code & b) for b in (RISE, SET, PEAK, DIP)]
+    sel = [np.flatnonzero(x) for _, x in bits]
+    kind_bit = np.concatenate([np.full(ix.size, bit) for (bit, _), ix in zip(bits, sel)]).astype(np.int64)
+    idx = np.concatenate(sel)
+    site_i, sat_i, k = site_i[idx], sat_i[idx], k[idx]
+    is_rise, is_set, is_peak, is_dip = (kind_bit == b for b in (RISE, SET, PEAK, DIP))
+    is_root = is_rise | is_set
+    sign = np.where(is_rise | is_dip, -1.0, 1.0)  # f(a) >= 0 >= f(b): rise -g, set g, peak el', dip -el'
     kind = np.where(is_root, ROOT, EXTREMUM).astype(np.int32)
-    t, el, az, err = _refine(state_fn, state_args, frame, sat_i, site_i, a, b, fa, fb, kind, sign, mask_rad, n_iter)
+    mask = mask_rad_sat[sat_i]
+    a, b = t_s[k], t_s[k + 1]
+    t, el, _ = _hermite_refine(frame, r, v, t_s, sat_i, site_i, k, a, b, kind, sign, mask, n_iter)
 
-    ev = {"site": site_i[is_root], "sat": sat_i[is_root], "t": t[is_root], "rise": is_rise[is_root],
-          "az": az[is_root], "err": err[is_root]}
-    pk = {"site": site_i[is_peak], "sat": sat_i[is_peak], "t": t[is_peak], "el": el[is_peak]}
+    roots = {"site": site_i[is_root], "sat": sat_i[is_root], "k": k[is_root], "t": t[is_root],
+             "rise": is_rise[is_root], "lo": a[is_root], "hi": b[is_root]}
+    # Short passes and short gaps between samples: the extremum decides (interpolated elevation).
+    g_star = el - mask
+    up = is_peak & (g_star > 0)
+    down = is_dip & (g_star < 0)
+    el_k = _sample_elevation(frame, r, sat_i, site_i, k)
+    el_k1 = _sample_elevation(frame, r, sat_i, site_i, k + 1)
+    hidden = (up & (el_k < mask) & (el_k1 < mask)) | (down & (el_k >= mask) & (el_k1 >= mask))
+    if np.any(hidden):
+        h = np.flatnonzero(hidden)
+        first_rise = is_peak[h]  # a short pass: rise in [a, t*], set in [t*, b]; a short gap: the opposite
+        aa, bb = np.concatenate([a[h], t[h]]), np.concatenate([t[h], b[h]])
+        rise2 = np.concatenate([first_rise, ~first_rise])
+        sg = np.where(rise2, -1.0, 1.0)
+        s2, q2, k2 = np.tile(site_i[h], 2), np.tile(sat_i[h], 2), np.tile(k[h], 2)
+        t2, _, _ = _hermite_refine(frame, r, v, t_s, q2, s2, k2, aa, bb, np.full(aa.size, ROOT, np.int32), sg,
+                                   np.tile(mask[h], 2), n_iter)
+        for key, val in (("site", s2), ("sat", q2), ("k", k2), ("t", t2), ("rise", rise2), ("lo", aa), ("hi", bb)):
+            roots[key] = np.concatenate([roots[key], val])
+    vis_peak = np.flatnonzero(up)
+    n_root = roots["t"].size
+    p_site = np.concatenate([roots["site"], site_i[vis_peak]])
+    p_sat = np.concatenate([roots["sat"], sat_i[vis_peak]])
+    p_t = np.concatenate([roots["t"], t[vis_peak]])
+    p_kind = np.concatenate([np.full(n_root, ROOT), np.full(vis_peak.size, EXTREMUM)]).astype(np.int32)
+    lo = np.concatenate([roots["lo"], t[vis_peak]])
+    hi = np.concatenate([roots["hi"], t[vis_peak]])
+    tp, elp, azp, step = _polish(state_fn, state_args, frame, r.shape[0], p_sat, p_site, p_t, p_kind, mask_rad_sat[p_sat], lo, hi)
+    events = {"site": roots["site"], "sat": roots["sat"], "t": tp[:n_root], "rise": roots["rise"],
+              "az": azp[:n_root], "err": np.abs(step[:n_root])}
+    peaks = {"site": site_i[vis_peak], "sat": sat_i[vis_peak], "t": tp[n_root:], "el": elp[n_root:]}
+    return events, peaks
 
-    # Hidden passes (a peak above the mask between two samples below it) and hidden gaps (a dip below).
-    g_star = el - mask_rad
-    hidden_pass = is_peak & (g_k < 0) & (g_k1 < 0) & (g_star > 0)
-    hidden_gap = is_dip & (g_k >= 0) & (g_k1 >= 0) & (g_star < 0)
-    h = hidden_pass | hidden_gap
-    if np.any(h):
-        n = int(h.sum())
-        ts, ta, tb = t[h], a[h], b[h]
-        gs, g0, g1 = g_star[h], g_k[h], g_k1[h]
-        up = hidden_pass[h]  # True: rise then set; False: set then rise
-        # First half [a, t*]: rise (f = -g) for a hidden pass, set (f = g) for a hidden gap; second half opposite.
-        s1 = np.where(up, -1.0, 1.0)
-        s2 = -s1
-        aa = np.concatenate([ta, ts])
-        bb = np.concatenate([ts, tb])
-        sg = np.concatenate([s1, s2])
-        fa2 = sg * np.concatenate([g0, gs])
-        fb2 = sg * np.concatenate([gs, g1])
-        sat2 = np.tile(sat_i[h], 2)
-        site2 = np.tile(site_i[h], 2)
-        t2, _, az2, err2 = _refine(state_fn, state_args, frame, sat2, site2, aa, bb, fa2, fb2,
-                                   np.full(2 * n, ROOT, np.int32), sg, np.tile(mask_rad[h], 2), n_iter)
-        rise2 = sg < 0
-        ev = {key: np.concatenate([ev[key], val]) for key, val in
-              (("site", site2), ("sat", sat2), ("t", t2), ("rise", rise2), ("az", az2), ("err", err2))}
-    return ev, pk
+
+def _sample_elevation(frame, r, sat_i, site_i, k) -> np.ndarray:
+    """Elevation (rad) of pair (site_i, sat_i) at sample k, for a few brackets (host)."""
+    if sat_i.size == 0:
+        return np.empty(0)
+    rr = np.asarray(r[jnp.asarray(sat_i), jnp.asarray(k)])
+    r0, up = np.asarray(frame.r_ecef_km)[site_i], np.asarray(frame.up)[site_i]
+    rho = rr - r0
+    return np.arcsin(np.clip(np.sum(rho * up, -1) / np.linalg.norm(rho, axis=-1), -1.0, 1.0))
 
 
 def _assemble(events, peaks, el0, az0, el1, az1, mask_rad_sat, duration_s, n_sat, n_t, failed) -> AccessArrays:

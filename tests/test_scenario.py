@@ -131,3 +131,42 @@ def test_output_directory_from_the_file(tmp_path):
     text = MINIMAL + '\n[output]\nprefix = "p"\ndirectory = "results"\n'
     sc = load_scenario(write(tmp_path, text))
     assert sc.output_dir == "results" and sc.output_prefix == "p"
+
+
+def test_preset_file_loads_as_a_one_stage_scenario():
+    from orbitjax.scenario import load_scenario
+
+    sc = load_scenario("oneweb_phase1")
+    stages = sc.stages()
+    assert [s.name for s in stages] == ["full"] and len(stages[0].satellites) == 720
+    assert sc.output_prefix == "oneweb_phase1"
+
+
+def test_analysis_window_beyond_datetime64_ns_is_refused():
+    import numpy as np
+    import pytest
+
+    from orbitjax.scenario import Analysis
+
+    start = np.datetime64("2025-10-15T00:00:00", "ns")
+    with pytest.raises(ValueError, match="2262-04-11"):
+        Analysis(start=start, duration_s=109_575 * 86400.0, step_s=86400.0)
+    Analysis(start=start, duration_s=200 * 365 * 86400.0, step_s=86400.0)  # 2225: fine
+
+
+def test_catalog_launches_table_is_checked(tmp_path):
+    import pytest
+
+    from orbitjax.io.scenario_file import ScenarioFileError
+    from orbitjax.scenario import bundled_data_dir, load_scenario
+
+    text = (bundled_data_dir() / "kuiper_real_2025.toml").read_text()
+    text = text.replace('file = "kuiper_celestrak_2025-10-27.tle"',
+                        f'file = "{bundled_data_dir() / "kuiper_celestrak_2025-10-27.tle"}"')
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('id = "2025-134"', 'id = "2025-13"'))
+    with pytest.raises(ScenarioFileError, match=r"bad.toml: \[\[catalog.launches\]\] #2: id = '2025-13'"):
+        load_scenario(bad)
+    bad.write_text(text.replace('vehicle = "Atlas V"', 'rocket = "Atlas V"', 1))
+    with pytest.raises(ScenarioFileError, match="unknown key 'rocket'"):
+        load_scenario(bad)

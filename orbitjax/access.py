@@ -106,6 +106,7 @@ class _StateFn:
     deep_space: bool
 
     def __call__(self, args, t_table_s):
+        """GMST IAU-82 from the two-part Julian date of the window start (float64)."""
         model, offset_s, jd_whole, jd_frac = args
         r, v, _ = _inertial_states(model, offset_s[:, None] + t_table_s, self.deep_space)
         return teme_to_ecef_rv(r, v, gmst82(jd_whole, jd_frac + t_table_s / 86400.0))
@@ -224,52 +225,73 @@ def access_arrays(satellites, start, duration_s: float, sites: Sites, min_elevat
     state_fn = _StateFn(deep)
     state_args = (model, jnp.asarray(offset), jnp.asarray(jd_w), jnp.asarray(jd_f))
 
-    # Samples: Earth-fixed states (sat, time, 3), sidereal time in float64 on the host.
-    times = start + np.round(t_s * 1e9).astype("timedelta64[ns]")
-    gmst = gmst82(*jd2_from_datetime64(times))
-    r, v, _ = _inertial_states(model, jnp.asarray(offset[:, None] + t_s[None, :]), deep)
-    r, v = teme_to_ecef_rv(r, v, jnp.asarray(gmst)[None, :])
+    # Samples: Earth-fixed states (sat, time, 3). Called eagerly: SGP4 then works in its
+    # cache-sized time blocks, and the polish below reuses the same compilation.
+    r, v = state_fn(state_args, jnp.asarray(np.broadcast_to(t_s, (n_sat, n_t))))
     failed = int(jnp.sum(jnp.isnan(r[..., 0])))
 
-    frame = site_frames(jnp.asarray(np.radians(sites.lat_deg)), jnp.asarray(np.radians(sites.lon_deg)),
-                        jnp.asarray(sites.alt_m / 1000.0), WGS84)
-    max_site_r = float(jnp.max(jnp.sqrt(jnp.sum(frame.r_ecef_km**2, -1))))
+    frame = _site_frames(jnp.asarray(np.radians(sites.lat_deg)), jnp.asarray(np.radians(sites.lon_deg)),
+                         jnp.asarray(sites.alt_m / 1000.0))
     max_dt = float(np.max(np.diff(t_s)))
-    slack = np.asarray(elevation_rate_bound(r, v, max_site_r, max_dt)) * (0.5 * max_dt)
+    bound, el0, az0, el1, az1 = (np.asarray(x) for x in _prepare(r, v, frame, max_dt))
+    slack = bound * (0.5 * max_dt)
     mask_rad = np.radians(min_elevation_deg)
     half_pi = 0.5 * np.pi
     sin_mask = np.sin(mask_rad)
     sin_peak = np.sin(np.clip(mask_rad - slack, -half_pi, half_pi))
     sin_dip = np.sin(np.clip(mask_rad + slack, -half_pi, half_pi))
 
-    # Edge states: elevation and azimuth of every pair at the window start and end.
-    edge_frame = SiteFrame(*(x[:, None, :] for x in frame))
-    el0, _, az0 = look_angles(r[None, :, 0], v[None, :, 0], edge_frame)
-    el1, _, az1 = look_angles(r[None, :, -1], v[None, :, -1], edge_frame)
-    el0, az0, el1, az1 = (np.asarray(x) for x in (el0, az0, el1, az1))  # (site, sat)
-
     # Bracket codes per satellite block (equal shapes: one compilation), picked out on the host.
     block = int(max(1, min(n_sat, block_pair_samples // max(1, n_site * n_t))))
     parts = []
+    thresholds = [jnp.asarray(np.pad(x, (0, -n_sat % block))) for x in (sin_mask, sin_peak, sin_dip)]
     for s0 in range(0, n_sat, block):
-        nb = min(block, n_sat - s0)
-        pad = block - nb
-        rb, vb = r[s0 : s0 + nb], v[s0 : s0 + nb]
-        if pad:
-            rb = jnp.pad(rb, ((0, pad), (0, 0), (0, 0)), constant_values=jnp.nan)
-            vb = jnp.pad(vb, ((0, pad), (0, 0), (0, 0)), constant_values=jnp.nan)
-        thr = [jnp.asarray(np.pad(x[s0 : s0 + nb], (0, pad))) for x in (sin_mask, sin_peak, sin_dip)]
-        codes = np.asarray(interval_codes(rb, vb, frame, *thr))
+        codes = np.asarray(_block_codes(r, v, frame, *thresholds, s0, block=block))
         flat = np.flatnonzero(codes)
         if flat.size:
             site_i, sat_i, k = np.unravel_index(flat, codes.shape)
-            parts.append((codes.ravel()[flat], site_i, sat_i + s0, k))
+            keep = sat_i + s0 < n_sat
+            parts.append((codes.ravel()[flat][keep], site_i[keep], sat_i[keep] + s0, k[keep]))
     if parts:
         code, site_i, sat_i, k = (np.concatenate(x) for x in zip(*parts))
     else:
         code = site_i = sat_i = k = np.empty(0, np.int64)
     events, peaks = _find_events(state_fn, state_args, frame, r, v, t_s, code, site_i, sat_i, k, mask_rad, n_iter)
     return _assemble(events, peaks, el0, az0, el1, az1, mask_rad, duration_s, n_sat, n_t, failed)
+
+
+@partial(jax.jit, static_argnames=("block",))
+def _block_codes(r, v, frame, sin_mask, sin_peak, sin_dip, s0, *, block: int):
+    """Interval codes of satellites s0 .. s0 + block (the last block padded with NaN satellites)."""
+    def take(x):
+        return jax.lax.dynamic_slice_in_dim(x, s0, block, 0)
+
+    n = r.shape[0]
+    if n % block:
+        extra = block - n % block
+        r = jnp.pad(r, ((0, extra), (0, 0), (0, 0)), constant_values=jnp.nan)
+        v = jnp.pad(v, ((0, extra), (0, 0), (0, 0)), constant_values=jnp.nan)
+    return interval_codes(take(r), take(v), frame, take(sin_mask), take(sin_peak), take(sin_dip))
+
+
+_site_frames = jax.jit(partial(site_frames, earth=WGS84))
+
+
+@jax.jit
+def _prepare(r, v, frame, max_dt):
+    """Rate bound (sat,) and elevation/azimuth of every pair at the first and last sample (site, sat)."""
+    max_site_r = jnp.max(jnp.sqrt(jnp.sum(frame.r_ecef_km**2, -1)))
+    bound = elevation_rate_bound(r, v, max_site_r, max_dt)
+    edge = SiteFrame(*(x[:, None, :] for x in frame))
+    el0, _, az0 = look_angles(r[None, :, 0], v[None, :, 0], edge)
+    el1, _, az1 = look_angles(r[None, :, -1], v[None, :, -1], edge)
+    return bound, el0, az0, el1, az1
+
+
+@jax.jit
+def _pair_elevation(frame, r, sat_i, site_i, k):
+    el, _, _ = look_angles(r[sat_i, k], r[sat_i, k], SiteFrame(*(x[site_i] for x in frame)))
+    return el
 
 
 def _padded(x, cap: int, fill):
@@ -291,8 +313,12 @@ def _hermite_refine(frame, r, v, t_s, sat, site, k, a, b, kind, sign, mask, n_it
     return tuple(np.asarray(x)[:m] for x in out)
 
 
-def _polish(state_fn, state_args, frame, n_sat, sat, site, t, kind, mask, lo, hi):
-    """Re-propagate at the interpolated solutions (one batched call on a (sat, L) table); numpy results."""
+def _polish(state_fn, state_args, frame, n_sat, n_t, sat, site, t, kind, mask, lo, hi):
+    """Re-propagate at the interpolated solutions on a (sat, L) table; numpy results.
+
+    L is the sample count when the busiest satellite's solutions fit (the usual
+    case), so the propagator reuses the sampling call's compilation.
+    """
     m = t.size
     if m == 0:
         return np.empty(0), np.empty(0), np.empty(0), np.empty(0)
@@ -301,13 +327,15 @@ def _polish(state_fn, state_args, frame, n_sat, sat, site, t, kind, mask, lo, hi
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])
     slot = np.empty(m, np.int64)
     slot[order] = np.arange(m) - first[sat[order]]
-    width = _bucket(int(counts.max()), 8)
+    need = int(counts.max())
+    width = n_t if need <= n_t else _bucket(need, 8)
     table = np.zeros((n_sat, width))
     table[sat, slot] = t
+    table = jnp.asarray(table)
+    r_tab, v_tab = state_fn(state_args, table)
     cap = _bucket(m)
-    out = polish(state_fn, state_args, frame, jnp.asarray(table), _padded(sat, cap, 0), _padded(slot, cap, 0),
-                 _padded(site, cap, 0), _padded(kind, cap, ROOT), _padded(mask, cap, 0.0), _padded(lo, cap, 0.0),
-                 _padded(hi, cap, 0.0))
+    out = polish(r_tab, v_tab, table, frame, _padded(sat, cap, 0), _padded(slot, cap, 0), _padded(site, cap, 0),
+                 _padded(kind, cap, ROOT), _padded(mask, cap, 0.0), _padded(lo, cap, 0.0), _padded(hi, cap, 0.0))
     return tuple(np.asarray(x)[:m] for x in out)
 
 
@@ -363,7 +391,7 @@ def _find_events(state_fn, state_args, frame, r, v, t_s, code, site_i, sat_i, k,
     p_kind = np.concatenate([np.full(n_root, ROOT), np.full(vis_peak.size, EXTREMUM)]).astype(np.int32)
     lo = np.concatenate([roots["lo"], t[vis_peak]])
     hi = np.concatenate([roots["hi"], t[vis_peak]])
-    tp, elp, azp, step = _polish(state_fn, state_args, frame, r.shape[0], p_sat, p_site, p_t, p_kind, mask_rad_sat[p_sat], lo, hi)
+    tp, elp, azp, step = _polish(state_fn, state_args, frame, r.shape[0], r.shape[1], p_sat, p_site, p_t, p_kind, mask_rad_sat[p_sat], lo, hi)
     events = {"site": roots["site"], "sat": roots["sat"], "t": tp[:n_root], "rise": roots["rise"],
               "az": azp[:n_root], "err": np.abs(step[:n_root])}
     peaks = {"site": site_i[vis_peak], "sat": sat_i[vis_peak], "t": tp[n_root:], "el": elp[n_root:]}
@@ -371,13 +399,13 @@ def _find_events(state_fn, state_args, frame, r, v, t_s, code, site_i, sat_i, k,
 
 
 def _sample_elevation(frame, r, sat_i, site_i, k) -> np.ndarray:
-    """Elevation (rad) of pair (site_i, sat_i) at sample k, for a few brackets (host)."""
-    if sat_i.size == 0:
+    """Elevation (rad) of pair (site_i, sat_i) at sample k, for a batch of brackets."""
+    m = sat_i.size
+    if m == 0:
         return np.empty(0)
-    rr = np.asarray(r[jnp.asarray(sat_i), jnp.asarray(k)])
-    r0, up = np.asarray(frame.r_ecef_km)[site_i], np.asarray(frame.up)[site_i]
-    rho = rr - r0
-    return np.arcsin(np.clip(np.sum(rho * up, -1) / np.linalg.norm(rho, axis=-1), -1.0, 1.0))
+    cap = _bucket(m)
+    el = _pair_elevation(frame, r, _padded(sat_i, cap, 0), _padded(site_i, cap, 0), _padded(k, cap, 0))
+    return np.asarray(el)[:m]
 
 
 def _assemble(events, peaks, el0, az0, el1, az1, mask_rad_sat, duration_s, n_sat, n_t, failed) -> AccessArrays:

@@ -293,22 +293,21 @@ def refine_brackets(frame: SiteFrame, r_ecef_km, v_ecef_km_s, t_s, sat_idx, site
     return x, jnp.arcsin(jnp.clip(sin_el, -1.0, 1.0)), err
 
 
-@partial(jax.jit, static_argnames=("state_fn",))
-def polish(state_fn, state_args, frame: SiteFrame, t_table_s, sat_idx, slot_idx, site_idx, kind, min_elevation_rad,
-           lo_s, hi_s):
-    """One step on re-propagated states at the interpolated solutions.
+@jax.jit
+def polish(r_table_km, v_table_km_s, t_table_s, frame: SiteFrame, sat_idx, slot_idx, site_idx, kind,
+           min_elevation_rad, lo_s, hi_s):
+    """One Newton step on re-propagated states at the interpolated solutions.
 
-    ``state_fn(state_args, t_table_s (sat, L)) -> (r, v)``, each (sat, L, 3), gives
-    Earth-fixed states from the propagator: the solutions are laid out per
-    satellite (row ``sat_idx``, column ``slot_idx``) so the propagator runs on its
-    fast (sat, time) layout, where per-satellite terms are computed once per row.
-    For ROOT brackets a Newton step ``-(el - mask) / el'`` (kept inside
-    [lo, hi]) moves the time onto the propagator's own crossing; for EXTREMUM
-    brackets the time is kept (elevation is flat there) and the elevation is the
-    propagated one.
+    The caller re-propagates the solutions laid out per satellite (row ``sat_idx``,
+    column ``slot_idx`` of a (sat, L) time table), so the propagator runs on its
+    fast (sat, time) layout where per-satellite terms are computed once per row.
+    For ROOT brackets a Newton step ``-(el - mask) / el'`` (kept inside [lo, hi])
+    moves the time onto the propagator's own crossing; for EXTREMUM brackets the
+    time is kept (elevation is flat there) and the elevation is the propagated one.
 
     Args:
-      t_table_s: (sat, L) solution times (padding anywhere unused).
+      r_table_km, v_table_km_s: (sat, L, 3) Earth-fixed states at ``t_table_s`` (sat, L).
+      frame: :class:`SiteFrame`, fields (site, 3).
       sat_idx, slot_idx, site_idx, kind, min_elevation_rad, lo_s, hi_s: (M,).
 
     Returns:
@@ -316,9 +315,8 @@ def polish(state_fn, state_args, frame: SiteFrame, t_table_s, sat_idx, slot_idx,
       (0 for extrema), i.e. the interpolation's time error.
     """
     fr = SiteFrame(*(x[site_idx] for x in frame))
-    r, v = state_fn(state_args, t_table_s)
     t_s = t_table_s[sat_idx, slot_idx]
-    el, rate, az = look_angles(r[sat_idx, slot_idx], v[sat_idx, slot_idx], fr)
+    el, rate, az = look_angles(r_table_km[sat_idx, slot_idx], v_table_km_s[sat_idx, slot_idx], fr)
     step = -(el - min_elevation_rad) / jnp.where(rate != 0, rate, jnp.inf)
     step = jnp.where((kind == ROOT) & jnp.isfinite(step), step, 0.0)
     t = jnp.clip(t_s + step, lo_s, hi_s)

@@ -209,11 +209,14 @@ def _check_static(gravity, opsmode):
 # --------------------------------------------------------------------------------------
 
 
-def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space: bool):
+def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space: bool,
+               resonance: bool = True):  # fmt: skip
     """SGP4 propagation (AIAA 2006-6753 ``sgp4``) of (sat, 1) constants to (sat, time) times.
 
     ``deep_space`` is a static flag: False drops the SDP4 code (only valid when
-    no satellite has ``method_deep``).
+    no satellite has ``method_deep``). ``resonance`` (static, with ``deep_space``)
+    False drops the 12 h / 24 h resonance integrator (only valid when no satellite
+    has ``irez != 0``).
 
     Returns r (sat, time, 3) km, v (sat, time, 3) km/s, error (sat, time) int32.
     """
@@ -255,7 +258,7 @@ def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space:
     inclm = jnp.broadcast_to(p.inclo, shape)
     if deep_space:
         deep = p.method_deep
-        em_d, argpm_d, inclm_d, mm_d, nodem_d, nm_d = dspace(p, t, em, argpm, inclm, mm, nodem, nm)
+        em_d, argpm_d, inclm_d, mm_d, nodem_d, nm_d = dspace(p, t, em, argpm, inclm, mm, nodem, nm, resonance)
         em = jnp.where(deep, em_d, em)
         argpm = jnp.where(deep, argpm_d, argpm)
         inclm = jnp.where(deep, inclm_d, inclm)
@@ -493,18 +496,95 @@ def _per_sat(params: Sgp4Params) -> Sgp4Params:
     return Sgp4Params(*(x[:, None] for x in params))
 
 
-@partial(jax.jit, static_argnames=("gravity", "opsmode", "deep_space", "dtype"))
-def _sgp4_propagate_jit(params, tsince_min, *, gravity, opsmode, deep_space, dtype):
+@partial(jax.jit, static_argnames=("gravity", "opsmode", "deep_space", "resonance", "dtype"))
+def _sgp4_propagate_jit(params, tsince_min, *, gravity, opsmode, deep_space, dtype, resonance=True):
     params = params.astype(dtype)
     t = tsince_min.astype(dtype)
     nsat = params.ecco.shape[0]
     if t.ndim == 1:
         t = jnp.broadcast_to(t[None, :], (nsat, t.shape[0]))
-    return _sgp4_core(_per_sat(params), t, gravity, opsmode, deep_space)
+    return _sgp4_core(_per_sat(params), t, gravity, opsmode, deep_space, resonance)
+
+
+@partial(jax.jit, static_argnames=("sat_block", "time_block"))
+def _split_blocks(params, tsince_min, *, sat_block, time_block):
+    """Contiguous (sat_block,) params and (sat_block, time_block) times of every block, in one dispatch.
+
+    The kernel then runs on contiguous inputs: slicing inside the kernel's jit
+    measured 3x slower on CPU.
+    """
+    nsat, ntime = tsince_min.shape
+    p_blocks = [Sgp4Params(*(x[i : i + sat_block] for x in params)) for i in range(0, nsat, sat_block)]
+    t_blocks = [[tsince_min[i : i + sat_block, k : k + time_block] for k in range(0, ntime, time_block)]
+                for i in range(0, nsat, sat_block)]  # fmt: skip
+    return p_blocks, t_blocks
+
+
+@jax.jit
+def _take_sats(params, tsince_min, index):
+    return Sgp4Params(*(x[index] for x in params)), tsince_min[index]
+
+
+@jax.jit
+def _gather_sats(r, v, e, index):
+    return r[index], v[index], e[index]
 
 
 BLOCK_POINTS = 80_000
-"""Satellite-epochs per call when :func:`sgp4_propagate` splits the time axis (outside jit)."""
+"""Satellite-epochs per call on CPU when :func:`sgp4_propagate` blocks a large job (outside jit)."""
+BLOCK_POINTS_ACCELERATOR = 8_000_000
+"""The same on GPU/TPU, where one large call keeps the device busy."""
+MIN_TIME_BLOCK = 64
+"""Shortest time block: XLA:CPU vectorises the kernel along its minor (time) axis."""
+SPLIT_MIN_POINTS = 1_000_000
+"""Smallest job (satellite-epochs) for which :func:`sgp4_propagate` splits satellite groups by default."""
+SAT_ALIGN = 16
+TIME_ALIGN = 8
+
+# Kernel variants, each compiled with only the branches its satellites need.
+_NEAR = dict(deep_space=False, resonance=False)
+_DEEP = dict(deep_space=True, resonance=False)
+_RESONANT = dict(deep_space=True, resonance=True)
+
+
+def _round_up(n: int, m: int) -> int:
+    return -(-n // m) * m
+
+
+def _block_shape(nsat: int, ntime: int, block_points: int) -> tuple[int, int]:
+    """(sat, time) block of about ``block_points`` with a time axis of at least MIN_TIME_BLOCK."""
+    n_sb = max(1, min(nsat, -(-nsat * min(ntime, MIN_TIME_BLOCK) // block_points)))
+    sb = -(-nsat // n_sb)
+    tb = min(ntime, max(MIN_TIME_BLOCK, block_points // sb))
+    tb = -(-ntime // -(-ntime // tb))  # balance the time blocks
+    return _round_up(sb, SAT_ALIGN), _round_up(tb, TIME_ALIGN)
+
+
+def _propagate_blocked(params, t, block_points, **static):
+    """Concrete (sat,) params and (sat, time) minutes: equal padded blocks, one compilation."""
+    nsat, ntime = t.shape
+    if block_points is None:
+        sb, tb = nsat, ntime
+    else:
+        sb, tb = _block_shape(nsat, ntime, block_points)
+    n_sb, n_tb = -(-nsat // sb), -(-ntime // tb)
+    # Pad with copies of the last satellite / time so every block has the same shape.
+    if n_sb * sb != nsat:
+        rows = jnp.minimum(jnp.arange(n_sb * sb), nsat - 1)
+        params, t = _take_sats(params, t, rows)
+    if n_tb * tb != ntime:
+        t = jnp.concatenate([t, jnp.repeat(t[:, -1:], n_tb * tb - ntime, axis=1)], axis=1)
+    call = partial(_sgp4_propagate_jit, **static)
+    if n_sb == n_tb == 1:
+        r, v, e = call(params, t)
+        return r[:nsat, :ntime], v[:nsat, :ntime], e[:nsat, :ntime]
+    p_blocks, t_blocks = _split_blocks(params, t, sat_block=sb, time_block=tb)
+    rows_out = []
+    for p_i, t_row in zip(p_blocks, t_blocks):
+        outs = [call(p_i, t_ik) for t_ik in t_row]
+        rows_out.append([jnp.concatenate(parts, axis=1) if n_tb > 1 else parts[0] for parts in zip(*outs)])
+    r, v, e = (jnp.concatenate(parts, axis=0) if n_sb > 1 else parts[0] for parts in zip(*rows_out))
+    return r[:nsat, :ntime], v[:nsat, :ntime], e[:nsat, :ntime]
 
 
 def sgp4_propagate(
@@ -515,7 +595,8 @@ def sgp4_propagate(
     opsmode: str = "i",
     dtype=None,
     deep_space: bool | None = None,
-    block_points: int | None = BLOCK_POINTS,
+    block_points: int | str | None = "auto",
+    split: bool | None = None,
 ):
     """Propagate SGP4 element sets to times since their epochs (AIAA 2006-6753 ``sgp4``).
 
@@ -527,24 +608,31 @@ def sgp4_propagate(
       dtype: computation dtype; None keeps the params' float dtype (float64 when
         initialised with x64). ``jnp.float32`` casts params and times (see
         docs/sgp4.md for the float32 error budget).
-      deep_space: static. None decides on the host from ``params.method_deep``
-        when the params are concrete (skipping the SDP4 code for all-near-earth
-        catalogues) and uses True under tracing. False with deep-space
-        satellites present gives wrong results for them.
+      deep_space: None or True: with concrete params (outside jit) the host sorts
+        the satellites into near-earth, deep-space and resonant deep-space groups
+        (``method_deep`` and ``irez`` are known after :func:`sgp4_init`) and runs
+        each group through a kernel compiled with only its own branches; under
+        tracing one kernel with every branch runs (True) . False runs the
+        near-earth kernel for all satellites: wrong for deep-space ones.
+      block_points: "auto" (BLOCK_POINTS on CPU, BLOCK_POINTS_ACCELERATOR on
+        accelerators) or a number: called outside jit, each group is processed in equal (sat, time)
+        blocks of about this many satellite-epochs (padded, so one compilation serves
+        them all), with at least ``MIN_TIME_BLOCK`` times per block because XLA:CPU
+        vectorises along the time axis. The kernel is memory-bound on CPU: blocks keep
+        its ~25 intermediate (sat, time) arrays cache-sized and bound peak memory.
+        None: one call per group. Under jit the caller's shape is used as is.
+
+      split: whether the host splits the groups (above); None: when the job has at
+        least ``SPLIT_MIN_POINTS`` satellite-epochs (below that, compiling three kernels
+        costs more than it saves: one kernel with the branches present runs).
 
     Returns:
       r_teme_km (sat, time, 3), v_teme_km_s (sat, time, 3), error_code (sat, time)
       int32. Codes 1-4 give NaN states; 6 (decayed) keeps the computed state.
 
-      block_points: called outside jit, the time axis is processed in equal blocks
-        of about this many satellite-epochs (the last one padded, so one compilation
-        serves all). The kernel is memory-bound on CPU: blocks keep its ~25
-        intermediate (sat, time) arrays cache-sized, which measured 1.6x faster for
-        3,236 x 1,440 than one call, and bound peak memory. None: one call. Under
-        jit (e.g. inside the coverage chunk step) the caller's shape is used as is.
-
-    Memory: about 60 arrays of (sat, block) floats are live at peak (about 40 MB
-    per block of 80,000 satellite-epochs in float64), plus the outputs.
+    Memory: about 60 arrays of (sat, time) floats per block are live at peak
+    (about 40 MB per block of 80,000 satellite-epochs in float64), plus the outputs
+    and, for mixed catalogues, one reordering copy of them.
     """
     _check_static(gravity, opsmode)
     t = jnp.asarray(tsince_min)
@@ -554,20 +642,38 @@ def sgp4_propagate(
     if dtype is None:
         dtype = jnp.result_type(params.ecco.dtype, float)
     dtype = jnp.dtype(dtype)
-    if deep_space is None:
-        try:
-            deep_space = bool(np.any(np.asarray(params.method_deep)))
-        except jax.errors.TracerArrayConversionError:
-            deep_space = True
-    call = partial(_sgp4_propagate_jit, gravity=gravity, opsmode=opsmode, deep_space=bool(deep_space), dtype=dtype)
-    ntime = t.shape[-1]
+    static = dict(gravity=gravity, opsmode=opsmode, dtype=dtype)
     tracing = any(isinstance(x, jax.core.Tracer) for x in (t, *params))
-    step = ntime if block_points is None else max(1, block_points // max(nsat, 1))
-    if tracing or step * 3 // 2 >= ntime:
-        return call(params, t)
-    nblock = -(-ntime // step)
-    # Pad the time axis with its last column so every block has the same shape.
-    t = jnp.concatenate([t, jnp.repeat(t[..., -1:], nblock * step - ntime, axis=-1)], axis=-1)
-    outs = [call(params, t[..., k * step : (k + 1) * step]) for k in range(nblock)]
-    r, v, e = (jnp.concatenate(parts, axis=1)[:, :ntime] for parts in zip(*outs))
-    return r, v, e
+    if tracing:
+        kind = _NEAR if deep_space is False else _RESONANT
+        return _sgp4_propagate_jit(params, t, **static, **kind)
+    if block_points == "auto":
+        platform = next(iter(t.devices())).platform
+        block_points = BLOCK_POINTS if platform == "cpu" else BLOCK_POINTS_ACCELERATOR
+    if t.ndim == 1:
+        t = jnp.broadcast_to(t[None, :], (nsat, t.shape[0]))
+    if deep_space is False or nsat == 0:
+        groups = [(_NEAR, None)]
+    else:
+        deep = np.asarray(params.method_deep, bool)
+        resonant = deep & (np.asarray(params.irez) != 0)
+        groups = [(kind, np.flatnonzero(mask)) for kind, mask in
+                  ((_NEAR, ~deep), (_DEEP, deep & ~resonant), (_RESONANT, resonant))]  # fmt: skip
+        groups = [(kind, idx) for kind, idx in groups if idx.size]
+        if split is None:
+            split = t.size >= SPLIT_MIN_POINTS
+        if not split:  # one kernel with the branches present
+            groups = [(dict(deep_space=bool(deep.any()), resonance=bool(resonant.any())), None)]
+        elif len(groups) == 1:
+            groups = [(groups[0][0], None)]
+    if groups[0][1] is None:  # one kind: no reordering
+        return _propagate_blocked(params, t, block_points, **static, **groups[0][0])
+    outs = []
+    for kind, idx in groups:
+        p_g, t_g = _take_sats(params, t, jnp.asarray(idx))
+        outs.append(_propagate_blocked(p_g, t_g, block_points, **static, **kind))
+    order = np.concatenate([idx for _, idx in groups])
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(order.size)
+    r, v, e = (jnp.concatenate(parts, axis=0) for parts in zip(*outs))
+    return _gather_sats(r, v, e, jnp.asarray(inverse))

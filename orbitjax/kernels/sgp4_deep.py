@@ -540,7 +540,7 @@ def dsinit(
     )  # fmt: skip
 
 
-def dspace(p, t, em, argpm, inclm, mm, nodem, nm):
+def dspace(p, t, em, argpm, inclm, mm, nodem, nm, resonance: bool = True):
     """Deep-space secular effects and the 12 h / 24 h resonance integrator.
 
     Source: AIAA 2006-6753, ``dspace``. The resonance state (xli, xni) is
@@ -555,6 +555,8 @@ def dspace(p, t, em, argpm, inclm, mm, nodem, nm):
       p: per-satellite constants (Sgp4Params fields), each (sat, 1).
       t: (sat, time) minutes since epoch.
       em, argpm, inclm, mm, nodem, nm: (sat, time) secular mean elements.
+      resonance: static. False drops the resonance integrator (valid only when no
+        satellite has ``irez != 0``: the host knows this after initialisation).
 
     Returns:
       em, argpm, inclm, mm, nodem, nm after the deep-space updates.
@@ -571,13 +573,14 @@ def dspace(p, t, em, argpm, inclm, mm, nodem, nm):
     stepn = -720.0
     step2 = 259200.0
 
-    theta = _fmod(p.gsto + t * RPTIM, TWOPI)
     em = em + p.dedt * t
     inclm = inclm + p.didt * t
     argpm = argpm + p.domdt * t
     nodem = nodem + p.dnodt * t
     mm = mm + p.dmdt * t
 
+    if not resonance:
+        return em, argpm, inclm, mm, nodem, nm
     resonant = p.irez != 0
     sync = p.irez != 2  # the reference's 'irez != 2' branch (24 h terms)
 
@@ -638,6 +641,7 @@ def dspace(p, t, em, argpm, inclm, mm, nodem, nm):
         return xli, xni, atime
 
     xli, xni, atime = lax.while_loop(cond, body, (xli0, xni0, atime0))
+    theta = _fmod(p.gsto + t * RPTIM, TWOPI)
     xndt, xldot, xnddt = dot_terms(xli, xni, atime)
     ft = t - atime
     nm_r = xni + xndt * ft + xnddt * ft * ft * 0.5

@@ -75,6 +75,9 @@ _PUBLIC = {
     "load_scenario": (".scenario", "load_scenario"),
     "run": (".stages", "run"),
     "stage_datasets": (".stages", "stage_datasets"),
+    "access": (".access", "access"),
+    "Sites": (".io.sites", "Sites"),
+    "read_sites": (".io.sites", "read_sites"),
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

@@ -580,7 +580,10 @@ class AccessReport:
 
 
 def _iso_ms(values) -> np.ndarray:
-    return np.char.add(np.datetime_as_string(np.asarray(values, "datetime64[ns]"), unit="ms"), "Z")
+    """ISO 8601 UTC strings rounded (not truncated) to the millisecond."""
+    ns = np.asarray(values, "datetime64[ns]").astype(np.int64)
+    ms = np.floor_divide(ns + 500_000, 1_000_000).astype("datetime64[ms]")
+    return np.char.add(np.datetime_as_string(ms, unit="ms"), "Z")
 
 
 def _atomic_text(path, write) -> Path:

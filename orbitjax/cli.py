@@ -112,7 +112,38 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("scenarios", help="list the bundled scenarios and presets",
                    description="List the bundled scenarios (launch stages) and constellation presets; "
                                "each name runs with 'orbitjax run NAME'.")
+    _add_access_parser(sub)
     return p
+
+
+def _add_access_parser(sub) -> None:
+    """``orbitjax access``: pass table (CSV) and per-site figures (NetCDF) for ground sites."""
+    a = sub.add_parser(
+        "access", help="list every pass of every satellite over ground sites (CSV) and per-site figures (NetCDF)",
+        description=(
+            "For every site and satellite, find every pass above the minimum elevation: rise and set "
+            "(root-found to ~1 ms), maximum elevation, azimuths; passes open at the window edges are "
+            "flagged. Writes the pass table to --out (CSV) and per-site figures of merit (percent of "
+            "time with >= 1 satellite, gaps, mean response time) to --netcdf (site dimension)."
+        ),
+        epilog="example:\n  orbitjax access --tle data/kuiper_falcon9_synthetic.tle --sites data/example_sites.csv "
+               "--start 2025-10-15T00:00Z --duration 1d --min-elevation 35 --out access.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    a.add_argument("--tle", required=True, metavar="FILE|SCENARIO",
+                   help="TLE/OMM file, or a bundled scenario name / TOML path (its last stage, or --stage)")
+    a.add_argument("--sites", required=True, metavar="FILE",
+                   help="sites: CSV name,lat,lon[,alt_m] (geodetic WGS84 degrees, metres) or GeoJSON points")
+    a.add_argument("--start", help="window start, UTC ISO 8601 (default: the scenario's start, or the "
+                                   "catalogue's latest epoch)")
+    a.add_argument("--duration", default="1d", help="window length: seconds or a number with s/min/h/d (default: 1d)")
+    a.add_argument("--min-elevation", type=float, metavar="DEG",
+                   help="minimum elevation in degrees (default: the scenario's shells' value; required for files)")
+    a.add_argument("--stage", type=int, help="with a scenario: stage number (default: the last stage)")
+    a.add_argument("--step", type=float, default=60.0, metavar="SECONDS",
+                   help="sampling step; events are root-found between samples (default: 60)")
+    a.add_argument("--out", default="access.csv", help="pass table CSV to write (default: access.csv)")
+    a.add_argument("--netcdf", metavar="FILE", help="per-site figures NetCDF (default: OUT with suffix _sites.nc)")
 
 
 def _fmt_band(band) -> str:
@@ -266,6 +297,66 @@ def _cmd_scenarios(args) -> int:
     return 0
 
 
+def _cmd_access(args) -> int:
+    import numpy as np  # noqa: PLC0415 (fast --help)
+
+    from .access import access
+    from .catalog_stages import read_catalog
+    from .io.sites import read_sites
+    from .scenario import load_scenario
+    from .timescales import as_datetime64, parse_duration_s
+
+    source = args.tle
+    start = None
+    mask = args.min_elevation
+    if Path(source).is_file() and Path(source).suffix.lower() != ".toml":
+        if args.stage is not None:
+            raise ValueError("--stage applies to scenarios, not to TLE/OMM files")
+        sats = read_catalog(source)
+        if mask is None:
+            raise ValueError(f"--min-elevation is required with the catalogue {source} (e.g. 35 for Kuiper)")
+        start = np.max(sats.epoch).astype("datetime64[s]")
+    else:
+        scenario = load_scenario(source)
+        stages = scenario.stages()
+        k = len(stages) if args.stage is None else args.stage
+        if not 1 <= k <= len(stages):
+            raise ValueError(f"--stage {k}: the scenario has stages 1..{len(stages)}")
+        sats = stages[k - 1].satellites
+        start = scenario.analysis.start
+        if mask is None and scenario.catalog:
+            mask = float(scenario.catalog["min_elevation_deg"])
+    if mask is not None and not -90.0 < mask < 90.0:
+        raise ValueError(f"--min-elevation {mask}: must lie in (-90, 90) degrees")
+    if args.start is not None:
+        try:
+            start = as_datetime64(args.start)
+        except ValueError as exc:
+            detail = str(exc) if "supported range" in str(exc) else "not a UTC date-time like 2025-10-15T00:00:00Z"
+            raise ValueError(f"--start {args.start!r}: {detail}") from None
+    duration_s = parse_duration_s(args.duration)
+    if not np.isfinite(args.step) or args.step <= 0:
+        raise ValueError(f"--step {args.step}: must be a positive number of seconds")
+    sites = read_sites(args.sites)
+    out = Path(args.out)
+    nc = Path(args.netcdf) if args.netcdf else out.with_name(out.stem + "_sites.nc")
+    if out.resolve() == nc.resolve():
+        raise ValueError(f"--out and --netcdf are the same file {out}")
+    t0 = time.perf_counter()
+    report = access(sats, (start, duration_s), sites, min_elevation_deg=mask, step_s=args.step)
+    report.to_netcdf(nc)
+    report.to_csv(out)
+    f = report.sites
+    print(f"{'site':<20} {'passes':>6}  {'%time':>6}  {'max gap':>8}  {'mean resp.':>10}")
+    print(f"{'':<20} {'':>6}  {'(%)':>6}  {'(min)':>8}  {'(min)':>10}")
+    for i, name in enumerate(f["site"].values):
+        print(f"{str(name)[:20]:<20} {int(f.n_passes[i]):>6}  {float(f.percent_time_covered[i]):>6.1f}"
+              f"  {float(f.max_gap_s[i]) / 60:>8.1f}  {float(f.mean_response_time_s[i]) / 60:>10.1f}")
+    print(f"orbitjax: {len(report)} passes of {len(sats)} satellites over {len(sites)} sites in "
+          f"{time.perf_counter() - t0:.1f} s -> {out}, {nc}", file=sys.stderr)
+    return 0
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     """Warnings (failed propagation, skipped records) as one line each, without the source line."""
     text = " ".join(str(message).split())
@@ -284,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     handler = {"run": _cmd_run, "compare": _cmd_compare, "export-tle": _cmd_export_tle,
-               "scenarios": _cmd_scenarios}[args.command]
+               "scenarios": _cmd_scenarios, "access": _cmd_access}[args.command]
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning

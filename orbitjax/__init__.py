@@ -75,7 +75,7 @@ _PUBLIC = {
     "load_scenario": (".scenario", "load_scenario"),
     "run": (".stages", "run"),
     "stage_datasets": (".stages", "stage_datasets"),
-    "access": (".access", "access"),
+    "access": (".site_access", "access"),
     "Sites": (".io.sites", "Sites"),
     "read_sites": (".io.sites", "read_sites"),
 }

@@ -300,7 +300,7 @@ def _cmd_scenarios(args) -> int:
 def _cmd_access(args) -> int:
     import numpy as np  # noqa: PLC0415 (fast --help)
 
-    from .access import access
+    from .site_access import access
     from .catalog_stages import read_catalog
     from .io.sites import read_sites
     from .scenario import load_scenario

@@ -1,5 +1,8 @@
 """Access reports: every pass of every satellite over every ground site, and per-site figures.
 
+(Named site_access, not access, so that importing it cannot shadow the public function
+``orbitjax.access``.)
+
 Three layers (graphcast-style): the pure kernels in ``orbitjax.kernels.access``
 (elevation sampling, brackets, batched root finding), the array-level
 :func:`access_arrays` here that runs them in satellite blocks and assembles passes

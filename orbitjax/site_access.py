@@ -15,10 +15,10 @@ normal; satellites are rotated into the Earth-fixed frame by GMST IAU-82 with
 UT1 = UTC and no polar motion, like the coverage path (``orbitjax.analysis``).
 Times are UTC; inside the window they are float64 seconds from its start.
 
-Peak memory: per satellite block two (site, sat_block, time) float64 arrays plus
-masks, about ``block_pair_samples * 40`` bytes (170 MB for the default 2^22);
-the sampled positions and velocities ``sat * time * 48`` bytes; the brackets
-``~100`` bytes each.
+Peak memory: the sampled positions and velocities, ``sat * time * 48`` bytes
+(5 MB for 72 satellites over a day at 60 s); per satellite block one uint8 code
+per (site, sat, interval) plus XLA's fused temporaries (``block_pair_samples``
+bounds the block, 2^24 by default); ~150 bytes per bracket for the root finding.
 """
 
 from __future__ import annotations
@@ -163,8 +163,10 @@ class AccessArrays:
     Pass fields, each (pass,): ``site_idx``, ``sat_idx``, ``rise_s``, ``set_s``,
     ``max_elevation_deg``, ``max_elevation_s``, ``rise_azimuth_deg``,
     ``set_azimuth_deg``, ``open_at_start``, ``open_at_end``; sorted by site,
-    rise time and satellite. ``max_root_error_s``: the largest last Newton/secant
-    step of any event (an estimate of the remaining time error).
+    rise time and satellite. ``max_polish_step_s``: the largest Newton correction
+    the re-propagated state made to an interpolated rise/set time (the
+    interpolation's error; the error left after the step is of order its square
+    times ``|el''/el'|``, far below a microsecond).
     """
 
     site_idx: np.ndarray
@@ -177,7 +179,7 @@ class AccessArrays:
     set_azimuth_deg: np.ndarray
     open_at_start: np.ndarray
     open_at_end: np.ndarray
-    max_root_error_s: float
+    max_polish_step_s: float
     n_samples: int
     failed_satellite_samples: int
 
@@ -461,7 +463,7 @@ def _assemble(events, peaks, el0, az0, el1, az1, mask_rad_sat, duration_s, n_sat
         max_elevation_deg=max_el[order], max_elevation_s=max_t[order],
         rise_azimuth_deg=np.degrees(az[r_idx])[order], set_azimuth_deg=np.degrees(az[s_idx])[order],
         open_at_start=open_start[order], open_at_end=open_end[order],
-        max_root_error_s=float(err.max()) if err.size else 0.0, n_samples=n_t,
+        max_polish_step_s=float(err.max()) if err.size else 0.0, n_samples=n_t,
         failed_satellite_samples=failed,
     )
 
@@ -661,9 +663,10 @@ def access(satellites: Constellation | Satellites, window, sites, *, min_elevati
         "propagation_model": model_name(satellites),
         "earth_model": ("sites geodetic on WGS84 (a = 6378.137 km, f = 1/298.257223563), elevation from the "
                         "ellipsoid normal; Earth rotation by GMST IAU-82 with UT1 = UTC; no polar motion"),
-        "event_method": ("sampled elevation and elevation rate, then Newton (rise/set) and secant (maximum) "
-                         "iterations re-propagating at trial times; see docs/access.md"),
-        "max_root_error_s": arr.max_root_error_s,
+        "event_method": ("bracket codes from sampled elevation and elevation rate; Newton (rise/set) and secant "
+                         "(maximum) iterations on the cubic Hermite interpolant of the sampled states; one Newton "
+                         "step on states re-propagated at the result; see docs/access.md"),
+        "max_polish_step_s": arr.max_polish_step_s,
         "failed_satellite_samples": arr.failed_satellite_samples,
         **(attrs or {}),
     }

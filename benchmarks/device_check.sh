@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# One short device check: kernel/SGP4 tests, coverage and SGP4 benchmarks in float32 and
+# float64, and `orbitjax run` on the default scenario. Writes <out>/device_check.json and
+# <out>/device_check.md (a table benchmarks/RESULTS.md can include).
+#
+#   bash benchmarks/device_check.sh [--cpu] [--out DIR (default $OUT, else /tmp/orbitjax_device_check)] [--python PY]
+#
+# Default: the machine's accelerator (NVIDIA GPU with JAX's CUDA build installed), full-size
+# jobs, budget < 6 minutes. --cpu: JAX_PLATFORMS=cpu and tiny sizes (what the test suite runs).
+# netCDF4/cftime missing: installed from wheels in benchmarks/wheels/ when present, otherwise
+# the `orbitjax run` step is skipped with a note. Every step has its own time limit; a failing
+# step is recorded and the script goes on.
+set -u
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
+MODE=gpu
+OUT="${OUT:-${TMPDIR:-/tmp}/orbitjax_device_check}"  # $OUT: the device tool's folder that comes back
+PY="${PYTHON:-}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --cpu) MODE=cpu ;;
+    --out) OUT="$2"; shift ;;
+    --python) PY="$2"; shift ;;
+    -h|--help) sed -n 2,11p "$0"; exit 0 ;;
+    *) echo "device_check.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ -z "$PY" ]; then
+  if [ -x "$ROOT/.venv/bin/python" ]; then PY="$ROOT/.venv/bin/python"; else PY="$(command -v python3)"; fi
+fi
+mkdir -p "$OUT/logs"
+OUT="$(cd "$OUT" && pwd)"
+cd "$ROOT"
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+STEPS="$OUT/steps.tsv"
+: > "$STEPS"
+START=$(date +%s)
+
+if [ "$MODE" = cpu ]; then
+  export JAX_PLATFORMS=cpu
+  TESTS="tests/test_kepler.py"
+  T_TESTS=120; T_BENCH=120; T_RUN=120
+  SGP4_ARGS="--scale 0.02 --repeats 1"
+  SGP4_WORK_float64="leo,mixed"; SGP4_WORK_float32="leo"  # SDP4 compiles are the slow part
+  COV_ARGS="--steps 6 --resolution 10 --repeats 1 --no-baseline"
+  RUN_ARGS="--duration 10min --step 120 --resolution 10"
+else
+  TESTS="tests/test_coverage_kernel.py tests/test_sgp4_vallado.py tests/test_sgp4_satrec.py tests/test_kepler.py"
+  T_TESTS=150; T_BENCH=75; T_RUN=60
+  SGP4_ARGS="--repeats 3"
+  SGP4_WORK_float64="leo,mixed,wide"; SGP4_WORK_float32="leo,mixed,wide"
+  COV_ARGS="--repeats 1 --no-baseline"
+  RUN_ARGS=""
+fi
+
+# step NAME TIMEOUT_S CMD...: run, log, record status and wall time.
+step() {
+  local name="$1" limit="$2"; shift 2
+  local t0 rc
+  t0=$(date +%s%N)
+  timeout "$limit" "$@" > "$OUT/logs/$name.log" 2>&1
+  rc=$?
+  printf '%s\t%s\t%s\n' "$name" "$rc" "$(( ($(date +%s%N) - t0) / 1000000 ))e-3" >> "$STEPS"
+  echo "[device_check] $name: exit $rc ($(tail -n 1 "$OUT/logs/$name.log" | cut -c1-100))"
+}
+
+"$PY" - > "$OUT/device.json" 2> "$OUT/logs/device.log" <<'EOF'
+import json, jax
+d = jax.devices()[0]
+print(json.dumps({"backend": jax.default_backend(), "device_kind": d.device_kind, "n_devices": len(jax.devices()),
+                  "jax": jax.__version__}))
+EOF
+
+# netCDF4/cftime: from carried wheels if missing, else skip the NetCDF step.
+NETCDF_NOTE=""
+if ! "$PY" -c "import netCDF4, cftime" 2>/dev/null; then
+  if ls "$HERE"/wheels/*.whl >/dev/null 2>&1; then
+    "$PY" -m pip install --no-index --find-links "$HERE/wheels" netCDF4 cftime > "$OUT/logs/wheels.log" 2>&1 \
+      && NETCDF_NOTE="netCDF4/cftime installed from benchmarks/wheels" \
+      || NETCDF_NOTE="netCDF4/cftime missing and the carried wheels did not install: orbitjax run skipped"
+  else
+    NETCDF_NOTE="netCDF4/cftime missing and no wheels in benchmarks/wheels: orbitjax run skipped"
+  fi
+fi
+
+# shellcheck disable=SC2086
+step tests "$T_TESTS" "$PY" -m pytest -q -x -p no:cacheprovider $TESTS
+for dt in float64 float32; do
+  # shellcheck disable=SC2086
+  work="SGP4_WORK_$dt"
+  step "sgp4_$dt" "$T_BENCH" "$PY" benchmarks/bench_sgp4.py --dtype "$dt" --workloads "${!work}" $SGP4_ARGS \
+    --json "$OUT/sgp4_$dt.json"
+done
+# Coverage precision follows jax_enable_x64 (orbitjax turns it on unless ORBITJAX_ENABLE_X64=0).
+# shellcheck disable=SC2086
+step coverage_float64 "$T_BENCH" "$PY" benchmarks/bench_coverage.py $COV_ARGS --json "$OUT/coverage_float64.json"
+# shellcheck disable=SC2086
+step coverage_float32 "$T_BENCH" env ORBITJAX_ENABLE_X64=0 "$PY" benchmarks/bench_coverage.py $COV_ARGS \
+  --json "$OUT/coverage_float32.json"
+if [ -z "$NETCDF_NOTE" ] || [ "${NETCDF_NOTE#*installed}" != "$NETCDF_NOTE" ]; then
+  # shellcheck disable=SC2086
+  step orbitjax_run "$T_RUN" "$PY" -m orbitjax.cli run --out "$OUT/run" --quiet $RUN_ARGS
+else
+  printf 'orbitjax_run\tskipped\t0\n' >> "$STEPS"
+fi
+
+"$PY" - "$OUT" "$MODE" "$NETCDF_NOTE" "$(( $(date +%s) - START ))" <<'EOF'
+import json, os, sys
+out, mode, note, total = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def load(name):
+    path = os.path.join(out, name)
+    return json.load(open(path)) if os.path.exists(path) else None
+steps = []
+for line in open(os.path.join(out, "steps.tsv")):
+    name, rc, wall = line.rstrip("\n").split("\t")
+    steps.append({"step": name, "status": "ok" if rc == "0" else ("skipped" if rc == "skipped" else f"exit {rc}"),
+                  "wall_s": float(wall)})
+report = {"mode": mode, "device": load("device.json"), "total_s": total, "netcdf_note": note or None,
+          "steps": steps, "sgp4": {}, "coverage": {}}
+for dt in ("float64", "float32"):
+    s = load(f"sgp4_{dt}.json")
+    if s:
+        report["sgp4"][dt] = s["rows"]
+    c = load(f"coverage_{dt}.json")
+    if c:
+        report["coverage"][dt] = c
+json.dump(report, open(os.path.join(out, "device_check.json"), "w"), indent=1)
+
+dev = report["device"] or {}
+md = [f"Device check ({mode}): {dev.get('device_kind', '?')} ({dev.get('backend', '?')}, jax {dev.get('jax', '?')}), "
+      f"{total} s in all." + (f" Note: {note}." if note else ""), "",
+      "| what | dtype | size | orbitjax | baseline | ratio |", "| --- | --- | --- | ---: | ---: | ---: |"]
+for dt, rows in report["sgp4"].items():
+    for r in rows:
+        base = r.get("SatrecArray_rate")
+        md.append(f"| SGP4 {r['workload']} | {dt} | {r['n_sat']:,} x {r['n_time']:,} | "
+                  f"{r['orbitjax_rate'] / 1e6:.1f} M sat-epochs/s | SatrecArray (host CPU) {base / 1e6:.2f} M/s | "
+                  f"{r['orbitjax_rate'] / base:.1f}x |")
+for dt, c in report["coverage"].items():
+    for r in c["rows"]:
+        md.append(f"| coverage: {r['what']} | {dt} | {c['n_sat']:,} sats x {c['n_steps']:,} steps, "
+                  f"{c['resolution_deg']} deg | {r['cell_steps_per_s'] / 1e6:.1f} M cell-steps/s | | |")
+for s in steps:
+    if s["step"] in ("tests", "orbitjax_run"):
+        md.append(f"| {s['step']} | | | {s['status']}, {s['wall_s']:.1f} s | | |")
+open(os.path.join(out, "device_check.md"), "w").write("\n".join(md) + "\n")
+print("\n".join(md))
+EOF
+echo "[device_check] wrote $OUT/device_check.json and $OUT/device_check.md"

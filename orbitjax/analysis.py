@@ -27,15 +27,16 @@ from .constellation import Constellation
 from .io.dataset import coverage_dataset
 from .kernels.coverage import (
     coverage_counts, footprint_intervals, footprint_lat_span, rows_per_footprint, scatter_intervals,
+    swept_intervals,
 )
 from .kernels.earth import MEAN_RADIUS_KM
-from .kernels.events import decode_counts, id_layout, packed_payload, step_timing
+from .kernels.events import decode_counts, id_layout, packed_payload, step_timing_with
 from .kernels.grid import Grid, make_grid
 from .kernels.merit import (
     MeritConfig, merit_finalize, merit_init, merit_update, timed_finalize, timed_init, timed_update,
 )
 from .propagation import deep_space_needed, ecef_positions, make_model, max_radius_km, model_name, time_offsets
-from .kernels.frames import gmst82
+from .kernels.frames import gmst82, teme_to_ecef
 from .timescales import as_datetime64, jd2_from_datetime64
 
 DEFAULT_N_ASSETS = (1, 2, 3, 4)
@@ -57,9 +58,10 @@ def default_chunk_steps(n_sat: int, n_rows: int, grid: Grid, n_masks: int = 1, c
 
 
 @partial(jax.jit, static_argnames=("grid", "n_rows", "merit_config", "radius_km", "deep_space", "timing",
-                                   "layout", "capacity"))
+                                   "layout", "capacity", "n_rows_swept", "step_angle"))
 def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid, real, area, *,
-                grid, n_rows, merit_config, radius_km, deep_space, timing, layout, capacity):
+                grid, n_rows, merit_config, radius_km, deep_space, timing, layout, capacity,
+                n_rows_swept, step_angle):
     """One chunk: propagate, count per mask, fold into the figures of merit.
 
     Shapes: offset_s/real (sat,), t_s/gmst_rad (T + 1,) (the last sample is the
@@ -78,17 +80,21 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
     # A static loop over the (few) masks: vmap would batch the scatter, which XLA runs ~2x slower.
     if timing == "exact":
         payload = packed_payload(r.shape[0], layout)
-        leads, trails = [], []
+        motion = _propagated_motion(model, offset_s, t_s, gmst_rad, deep_space)
+        timings = []
         for e in range(min_el_rad.shape[0]):
             geom = footprint_intervals(r, min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km)
             packed = scatter_intervals(*geom, payload, grid=grid)  # (T + 1, lat, lon)
-            st = step_timing(packed, r, min_el_rad[e], layout=layout, grid=grid, capacity=capacity,
-                             radius_km=radius_km)
+            sweep = swept_intervals(r, min_el_rad[e], grid=grid, n_rows=n_rows_swept,
+                                    max_step_angle_rad=step_angle, radius_km=radius_km)
+            swept = scatter_intervals(*sweep, payload, grid=grid)  # (T, lat, lon)
+            st = step_timing_with(motion, packed, swept, min_el_rad[e], layout=layout, grid=grid,
+                                  capacity=capacity, radius_km=radius_km)
             counts.append(decode_counts(packed[:n_t], layout).astype(jnp.int16))
-            leads.append(st.lead_end)
-            trails.append(st.trail_start)
+            timings.append(st[:4])
             stats = stats + jnp.stack([st.n_listed, st.n_overflow, st.n_approx])
-        timed = timed_update(timed, jnp.stack(leads, 1), jnp.stack(trails, 1), merit_config.step_s, valid)
+        fields = [jnp.stack(f, 1) for f in zip(*timings)]  # each (T, E, lat, lon)
+        timed = timed_update(timed, *fields, merit_config.step_s, valid)
         counts = jnp.stack(counts)
     else:
         counts = jnp.stack([
@@ -99,6 +105,25 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
     fraction = covered_per_row.astype(area.dtype) @ area
     state = merit_update(state, jnp.swapaxes(counts, 0, 1), merit_config, valid)
     return state, timed, counts[0], fraction, jnp.swapaxes(r[:, :n_t], 0, 1).astype(jnp.float32), failed, stats
+
+
+def _propagated_motion(model, offset_s, t_s, gmst_rad, deep_space):
+    """``motion(j, k, tau)``: Earth-fixed position of satellite j at fraction tau of step k, by the propagator.
+
+    Event times are solved on the same motion that produced the samples, not on an
+    interpolation of them. GMST is linear in time within a step (its rate is
+    constant to 1e-15), so it is interpolated from the sampled values.
+    """
+    n_sat = offset_s.shape[0]
+    dgmst = jnp.mod(gmst_rad[1:] - gmst_rad[:-1], 2.0 * jnp.pi)
+
+    def motion(j, k, tau):
+        sub = jax.tree_util.tree_map(lambda x: x[j] if jnp.ndim(x) and x.shape[0] == n_sat else x, model)
+        t = t_s[k] + tau * (t_s[k + 1] - t_s[k])
+        r = ecef_positions(sub, (offset_s[j] + t)[:, None], jnp.zeros(1, t.dtype), deep_space)[:, 0]
+        return teme_to_ecef(r, gmst_rad[k] + tau * dgmst[k])
+
+    return motion
 
 
 SAT_BUCKET = 64
@@ -237,6 +262,10 @@ def coverage(
     n_pad = -n_sat % SAT_BUCKET
     lam_max = float(footprint_lat_span(max_radius_km(satellites), np.radians(masks.min()), earth_model, radius_km))
     n_rows = rows_per_footprint(grid, max(lam_max, 0.0))
+    # Angle between consecutive positions: orbital rate of a circular orbit at 150 km
+    # (1.2e-3 rad/s, above any orbit's mean motion here) plus the Earth's rotation.
+    step_angle = float((1.3e-3 + 7.3e-5) * step_s)
+    n_rows_swept = rows_per_footprint(grid, max(lam_max, 0.0) + 0.75 * step_angle + 0.01)
     n_masks = masks.shape[0]
     exact = timing == "exact"
     layout = id_layout(n_sat + n_pad, bool(jax.config.jax_enable_x64)) if exact else None
@@ -278,6 +307,7 @@ def coverage(
                     min_el, jnp.asarray(valid), real, area,
                     grid=grid, n_rows=n_rows, merit_config=merit_config, radius_km=float(radius_km),
                     deep_space=deep, timing=timing, layout=layout, capacity=capacity,
+                    n_rows_swept=n_rows_swept, step_angle=step_angle,
                 )
                 stats = np.asarray(out[-1])
                 if stats[1] == 0:

@@ -110,6 +110,92 @@ def _row_tables(grid: Grid, dtype):
     return tuple(jnp.asarray(v, dtype) for v in cols)
 
 
+def _sat_geometry(r_ecef_km, min_elevation_rad, grid: Grid, radius_km: float):
+    """Per (time, sat): geocentric latitude/longitude, cylindrical rho/z, the latitude half-span
+    bound and the visibility flag; (time, sat, ...) order for the scatter."""
+    r_t = jnp.swapaxes(r_ecef_km, 0, 1)
+    x, y, z = r_t[..., 0], r_t[..., 1], r_t[..., 2]
+    rho = jnp.sqrt(x * x + y * y)
+    r = jnp.sqrt(rho * rho + z * z)  # (time, sat)
+    eps = min_elevation_rad[None, :]
+    cos_eps, sin_eps = jnp.cos(eps), jnp.sin(eps)
+    if grid.earth_model == "sphere":
+        # lam = arccos(q) - eps with q = R cos(eps) / r; cos(lam) follows without trigonometry.
+        q = jnp.clip(radius_km * cos_eps / r, -1.0, 1.0)
+        sin_q = jnp.sqrt(1.0 - q * q)
+        span = atan2(sin_q, q) - eps
+        extra = q * cos_eps + sin_q * sin_eps  # cos(lam)
+    else:
+        # Latitude half-span bound (see footprint_lat_span), inlined for the traced arrays.
+        eps_b = eps - NORMAL_TILT_MAX_RAD
+        q = jnp.clip(WGS84_B_KM * jnp.cos(eps_b) / r, -1.0, 1.0)
+        span = atan2(jnp.sqrt(1.0 - q * q), q) - eps_b + NORMAL_TILT_MAX_RAD
+        extra = jnp.broadcast_to(sin_eps, r.shape)
+    visible = jnp.isfinite(span) & (span > 0)
+    return dict(rho=rho, z=z, r=r, lat=atan2(z, rho), lon=atan2(y, x), span=span, extra=extra, visible=visible)
+
+
+def _row_cos_w(g, rows_c, grid: Grid):
+    """cos of the half-width in longitude of each footprint row (time, sat, k); -2: full row, 2: empty."""
+    sin_phi, cos_phi, rho_c, z_c, h_c = (v[rows_c] for v in _row_tables(grid, g["rho"].dtype))
+    rho, z = g["rho"][..., None], g["z"][..., None]
+    if grid.earth_model == "sphere":
+        r = g["r"][..., None]
+        num = g["extra"][..., None] - sin_phi * (z / r)
+        den = cos_phi * (rho / r)
+        # den > 0 for every cell centre unless the satellite is exactly over a pole.
+        return jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), jnp.where(num <= 0, -2.0, 2.0))
+    se = g["extra"][..., None]
+    a_ = rho * cos_phi
+    b_ = z * sin_phi - h_c
+    dz = z - z_c
+    c_ = rho * rho + rho_c * rho_c + dz * dz
+    d_ = 2.0 * rho * rho_c
+    f_hi = a_ + b_ - se * jnp.sqrt(jnp.maximum(c_ - d_, 0.0))  # F(u = 1): the nearest cell of the row
+    f_lo = b_ - a_ - se * jnp.sqrt(c_ + d_)  # F(u = -1): the farthest
+    a2 = a_ * a_
+    b1 = 2.0 * a_ * b_ + se * se * d_
+    c0 = b_ * b_ - se * se * c_
+    sq = jnp.sqrt(jnp.maximum(b1 * b1 - 4.0 * a2 * c0, 0.0))
+    qq = -0.5 * (b1 + jnp.where(b1 >= 0, sq, -sq))  # stable roots qq / a2 and c0 / qq
+    r1 = jnp.where(a2 > 0, qq / jnp.where(a2 > 0, a2, 1.0), -jnp.inf)
+    r2 = jnp.where(qq != 0, c0 / jnp.where(qq != 0, qq, 1.0), -jnp.inf)
+    return jnp.where(f_lo >= 0, -2.0, jnp.where(f_hi < 0, 2.0, jnp.maximum(r1, r2)))
+
+
+def _first_row(g, grid: Grid):
+    res = np.radians(grid.resolution_deg)
+    return jnp.ceil((g["lat"] - g["span"] + 0.5 * jnp.pi) / res - 0.5).astype(jnp.int32)
+
+
+def _rows(first, n_rows: int, grid: Grid):
+    rows = first[..., None] + jnp.arange(n_rows, dtype=jnp.int32)[None, None, :]  # (time, sat, k)
+    return jnp.clip(rows, 0, grid.n_lat - 1), (rows >= 0) & (rows < grid.n_lat)
+
+
+def _columns(lo, hi, full_row, row_ok, grid: Grid):
+    """Integer column interval of the centres in [lo, hi] (fractional columns) -> (start, n_cells, ok)."""
+    n_lon = grid.n_lon
+    j0 = jnp.ceil(lo)
+    j1 = jnp.floor(hi)
+    n_cells = jnp.clip(j1 - j0 + 1.0, 0.0, n_lon)
+    n_cells = jnp.where(full_row, n_lon, n_cells).astype(jnp.int32)
+    # j0 lies in (-n_lon, 2 n_lon): wrap with compares, cheaper than a float mod.
+    j0i = j0.astype(jnp.int32)
+    j0i = j0i + n_lon * (j0i < 0) - n_lon * (j0i >= n_lon)
+    start = jnp.where(full_row, 0, j0i)
+    return start, n_cells, row_ok & (n_cells > 0)
+
+
+def _centre_halfwidth(g, cos_w, grid: Grid):
+    """Fractional column of the footprint centre and the row half-width in columns (pi/res for a full row)."""
+    res = np.radians(grid.resolution_deg)
+    full_row = cos_w <= -1.0
+    xc = (g["lon"][..., None] + jnp.pi) / res - 0.5
+    hw = jnp.where(full_row, jnp.pi, arccos(jnp.clip(cos_w, -1.0, 1.0))) / res
+    return xc, hw, full_row
+
+
 def footprint_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int,
                         radius_km: float = MEAN_RADIUS_KM):
     """Column interval of every footprint row: the geometry shared by all scatters.
@@ -125,84 +211,94 @@ def footprint_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int
       int32 interval length (n_lon for a full row) and ``ok`` (time, sat, k) bool,
       False where the row holds no visible cell.
     """
-    n_lat, n_lon = grid.n_lat, grid.n_lon
+    g = _sat_geometry(r_ecef_km, min_elevation_rad, grid, radius_km)
+    rows_c, in_grid = _rows(_first_row(g, grid), n_rows, grid)
+    cos_w = _row_cos_w(g, rows_c, grid)
+    xc, hw, full_row = _centre_halfwidth(g, cos_w, grid)
+    row_ok = g["visible"][..., None] & in_grid & (cos_w <= 1.0)
+    return (rows_c,) + _columns(xc - hw, xc + hw, full_row, row_ok, grid)
+
+
+def _cap_bound(r_km, min_elevation_rad, grid: Grid, radius_km: float):
+    """Geocentric central angle (rad) beyond which no cell can see the satellite (an upper bound on WGS84)."""
+    if grid.earth_model == "sphere":
+        return footprint_half_angle(r_km, min_elevation_rad, radius_km)
+    return footprint_half_angle(r_km, min_elevation_rad - NORMAL_TILT_MAX_RAD, WGS84_B_KM)
+
+
+def swept_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int, max_step_angle_rad: float,
+                    radius_km: float = MEAN_RADIUS_KM):
+    """Column intervals holding every cell a footprint can touch at any time within each step.
+
+    For step k the satellite moves from ``r[:, k]`` to ``r[:, k + 1]`` (T + 1
+    samples in, T steps out) through an angle of at most ``max_step_angle_rad``
+    (``psi``), so at every instant its direction is within ``psi / 4`` of its
+    direction at the start, middle or end of the step. The cells it can see then
+    lie within the geocentric central angle ``lam_b + psi / 4`` of one of those
+    three directions, where ``lam_b`` bounds the footprint's central angle (for
+    WGS84: the spherical half-angle for the polar radius and the mask lowered by
+    the largest normal tilt). Each row's interval of such cells is exact on the
+    sphere through the cell centres (geocentric latitude of each row), and the
+    step's interval is the hull of the three. A superset: callers test every
+    candidate exactly.
+
+    Args:
+      r_ecef_km: (sat, T + 1, 3) Earth-fixed positions.
+      n_rows: static rows per step; use :func:`rows_per_footprint` with
+        :func:`footprint_lat_span` plus ``max_step_angle_rad / 4``.
+      max_step_angle_rad: bound on the angle between consecutive positions.
+
+    Returns:
+      ``rows, start, n_cells, ok``, each (T, sat, n_rows), as :func:`footprint_intervals`.
+    """
+    r0, r1 = r_ecef_km[:, :-1], r_ecef_km[:, 1:]
+    rm = (r0 + r1) * (0.5 * (jnp.linalg.norm(r0, axis=-1) + jnp.linalg.norm(r1, axis=-1))
+                      / jnp.linalg.norm(r0 + r1, axis=-1))[..., None]
     res = np.radians(grid.resolution_deg)
+    tilt = 0.0 if grid.earth_model == "sphere" else NORMAL_TILT_MAX_RAD
+    phi = np.radians(grid.lat_deg)
+    phi_c = phi if grid.earth_model == "sphere" else np.arctan((1.0 - WGS84_E2) * np.tan(phi))
     dtype = r_ecef_km.dtype
-    # (time, sat, ...) order: the scatter then stays within one time slab of the
-    # difference array at a time, which keeps it cache-resident.
-    r_t = jnp.swapaxes(r_ecef_km, 0, 1)
-    x, y, z = r_t[..., 0], r_t[..., 1], r_t[..., 2]
-    rho = jnp.sqrt(x * x + y * y)
-    r = jnp.sqrt(rho * rho + z * z)  # (time, sat)
-    lat_s = atan2(z, rho)
-    lon_s = atan2(y, x)
-    eps = min_elevation_rad[None, :]
-    cos_eps, sin_eps = jnp.cos(eps), jnp.sin(eps)
-    sphere = grid.earth_model == "sphere"
-
-    if sphere:
-        # lam = arccos(q) - eps with q = R cos(eps) / r; cos(lam) follows without trigonometry.
-        q = jnp.clip(radius_km * cos_eps / r, -1.0, 1.0)
-        sin_q = jnp.sqrt(1.0 - q * q)
-        lam = atan2(sin_q, q) - eps
-        cos_lam = q * cos_eps + sin_q * sin_eps
-        span = lam
-    else:
-        # Latitude half-span bound (see footprint_lat_span), inlined for the traced arrays.
-        eps_b = eps - NORMAL_TILT_MAX_RAD
-        q = jnp.clip(WGS84_B_KM * jnp.cos(eps_b) / r, -1.0, 1.0)
-        span = atan2(jnp.sqrt(1.0 - q * q), q) - eps_b + NORMAL_TILT_MAX_RAD
-        lam = span
-    visible = jnp.isfinite(span) & (lam > 0)
-
-    # First row whose centre can lie inside the footprint, then n_rows rows upward.
-    first = jnp.ceil((lat_s - span + 0.5 * jnp.pi) / res - 0.5).astype(jnp.int32)
-    rows = first[..., None] + jnp.arange(n_rows, dtype=jnp.int32)[None, None, :]  # (time, sat, k)
-    row_ok = visible[..., None] & (rows >= 0) & (rows < n_lat)
-    rows_c = jnp.clip(rows, 0, n_lat - 1)
-    sin_phi, cos_phi, rho_c, z_c, h_c = (v[rows_c] for v in _row_tables(grid, dtype))
-
-    if sphere:
-        sin_s, cos_s = (z / r)[..., None], (rho / r)[..., None]
-        num = cos_lam[..., None] - sin_phi * sin_s
-        den = cos_phi * cos_s
-        # den > 0 for every cell centre unless the satellite is exactly over a pole.
+    sin_c, cos_c = jnp.asarray(np.sin(phi_c), dtype), jnp.asarray(np.cos(phi_c), dtype)
+    geos = []
+    for r in (r0, rm, r1):
+        rt = jnp.swapaxes(r, 0, 1)  # (time, sat, 3)
+        rho = jnp.sqrt(rt[..., 0] ** 2 + rt[..., 1] ** 2)
+        rr = jnp.sqrt(rho * rho + rt[..., 2] ** 2)
+        lam = _cap_bound(rr, min_elevation_rad[None, :], grid, radius_km) + 0.25 * max_step_angle_rad + 1e-9
+        geos.append(dict(lat=atan2(rt[..., 2], rho), lon=atan2(rt[..., 1], rt[..., 0]), lam=lam,
+                         ok=jnp.isfinite(lam) & (lam > 0)))
+    first = None
+    for g in geos:
+        f = jnp.ceil((g["lat"] - g["lam"] - tilt + 0.5 * jnp.pi) / res - 0.5).astype(jnp.int32)
+        first = f if first is None else jnp.minimum(first, f)
+    rows_c, in_grid = _rows(first, n_rows, grid)
+    sp, cp = sin_c[rows_c], cos_c[rows_c]
+    n_lon = grid.n_lon
+    big = jnp.asarray(np.inf, dtype)
+    lo, hi = big, -big
+    full = jnp.zeros(rows_c.shape, bool)
+    any_ok = jnp.zeros(rows_c.shape, bool)
+    xc_ref = None
+    for g in geos:
+        ss, cs = jnp.sin(g["lat"])[..., None], jnp.cos(g["lat"])[..., None]
+        num = jnp.cos(g["lam"])[..., None] - sp * ss
+        den = cp * cs
         cos_w = jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), jnp.where(num <= 0, -2.0, 2.0))
-    else:
-        rho_s, z_s = rho[..., None], z[..., None]
-        se = sin_eps[..., None]
-        a_ = rho_s * cos_phi
-        b_ = z_s * sin_phi - h_c
-        dz = z_s - z_c
-        c_ = rho_s * rho_s + rho_c * rho_c + dz * dz
-        d_ = 2.0 * rho_s * rho_c
-        f_hi = a_ + b_ - se * jnp.sqrt(jnp.maximum(c_ - d_, 0.0))  # F(u = 1): the nearest cell of the row
-        f_lo = b_ - a_ - se * jnp.sqrt(c_ + d_)  # F(u = -1): the farthest
-        a2 = a_ * a_
-        b1 = 2.0 * a_ * b_ + se * se * d_
-        c0 = b_ * b_ - se * se * c_
-        sq = jnp.sqrt(jnp.maximum(b1 * b1 - 4.0 * a2 * c0, 0.0))
-        qq = -0.5 * (b1 + jnp.where(b1 >= 0, sq, -sq))  # stable roots qq / a2 and c0 / qq
-        r1 = jnp.where(a2 > 0, qq / jnp.where(a2 > 0, a2, 1.0), -jnp.inf)
-        r2 = jnp.where(qq != 0, c0 / jnp.where(qq != 0, qq, 1.0), -jnp.inf)
-        u_star = jnp.maximum(r1, r2)
-        cos_w = jnp.where(f_lo >= 0, -2.0, jnp.where(f_hi < 0, 2.0, u_star))
-    full_row = cos_w <= -1.0
-    c = jnp.clip(cos_w, -1.0, 1.0)
-
-    # Column interval [j0, j1] of the centres within arccos(c) of lon_s (fractional column xc).
-    xc = (lon_s[..., None] + jnp.pi) / res - 0.5
-    hw = jnp.where(full_row, jnp.pi, arccos(c)) / res
-    j0 = jnp.ceil(xc - hw)
-    j1 = jnp.floor(xc + hw)
-    n_cells = jnp.clip(j1 - j0 + 1.0, 0.0, n_lon)
-    n_cells = jnp.where(full_row, n_lon, n_cells).astype(jnp.int32)
-    # j0 lies in (-n_lon, 2 n_lon): wrap with compares, cheaper than a float mod.
-    j0i = j0.astype(jnp.int32)
-    j0i = j0i + n_lon * (j0i < 0) - n_lon * (j0i >= n_lon)
-    start = jnp.where(full_row, 0, j0i)
-    ok = row_ok & (cos_w <= 1.0) & (n_cells > 0)
-    return rows_c, start, n_cells, ok
+        full_row = cos_w <= -1.0
+        xc = (g["lon"][..., None] + jnp.pi) / res - 0.5
+        if xc_ref is None:
+            xc_ref = xc
+        else:  # unwrap next to the start's centre across the antimeridian
+            xc = xc + n_lon * jnp.round((xc_ref - xc) / n_lon)
+        hw = jnp.where(full_row, jnp.pi, arccos(jnp.clip(cos_w, -1.0, 1.0))) / res
+        ok = g["ok"][..., None] & (cos_w <= 1.0)
+        lo = jnp.minimum(lo, jnp.where(ok, xc - hw, big))
+        hi = jnp.maximum(hi, jnp.where(ok, xc + hw, -big))
+        full = full | (ok & full_row)
+        any_ok = any_ok | ok
+    full = full | (any_ok & (hi - lo >= n_lon))
+    return (rows_c,) + _columns(lo, hi, full, in_grid & any_ok, grid)
 
 
 def scatter_intervals(rows, start, n_cells, ok, payload, *, grid: Grid):

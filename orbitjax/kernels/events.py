@@ -48,7 +48,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .coverage import WGS84_A_KM, WGS84_E2
+from .coverage import WGS84_A_KM, WGS84_E2, _cap_bound
 from .grid import Grid
 
 
@@ -143,31 +143,79 @@ def _position(r0, r1, tau):
     return p * (rad / jnp.linalg.norm(p, axis=-1))[..., None]
 
 
-def _margin(r0, r1, tau, point, normal, sin_eps):
-    """Elevation margin (s - c) . n - |s - c| sin(eps) in km at fraction ``tau`` of the step."""
-    d = _position(r0, r1, tau) - point
+def _arc_distance(r0, r1, point):
+    """Angle (rad) between the direction of ``point`` and the great-circle arc from r0 to r1; each (..., 3)."""
+    unit = lambda v: v / jnp.linalg.norm(v, axis=-1, keepdims=True)  # noqa: E731
+    u0, u1, c = unit(r0), unit(r1), unit(point)
+    n = jnp.cross(u0, u1)
+    nn = jnp.linalg.norm(n, axis=-1, keepdims=True)
+    n = n / jnp.where(nn > 0, nn, 1.0)
+    cn = jnp.sum(c * n, -1)
+    proj = c - cn[..., None] * n
+    inside = (jnp.sum(jnp.cross(u0, proj) * n, -1) >= 0) & (jnp.sum(jnp.cross(proj, u1) * n, -1) >= 0)
+    to_end = jnp.minimum(jnp.arccos(jnp.clip(jnp.sum(c * u0, -1), -1, 1)),
+                         jnp.arccos(jnp.clip(jnp.sum(c * u1, -1), -1, 1)))
+    return jnp.where(inside & (nn[..., 0] > 0), jnp.arcsin(jnp.clip(jnp.abs(cn), 0, 1)), to_end)
+
+
+def _margin(pos, tau, point, normal, sin_eps):
+    """Elevation margin (s - c) . n - |s - c| sin(eps) in km at fraction ``tau`` of the step.
+
+    ``pos(tau)`` gives the satellite's Earth-fixed position (..., 3) at ``tau`` (...).
+    """
+    d = pos(tau) - point
     return jnp.sum(d * normal, axis=-1) - jnp.linalg.norm(d, axis=-1) * sin_eps
 
 
-def _crossing(r0, r1, point, normal, sin_eps, iterations: int):
-    """Root in [0, 1] of the margin, which changes sign over the step (Illinois regula falsi).
+_GOLD = 0.6180339887498949
 
-    Returns the root; 0 or 1 when the margin does not change sign (rounding at a
-    sample: the crossing is at that sample).
+
+def _peak(pos, point, normal, sin_eps, iterations: int = 16):
+    """(tau, margin) of the largest margin in [0, 1] by golden-section search (unimodal over a step).
+
+    16 iterations bracket the peak to 0.618^16 = 5e-4 of the step (0.03 s at 60 s).
     """
-    lo = jnp.zeros(r0.shape[:-1], r0.dtype)
-    hi = jnp.ones_like(lo)
-    f_lo = _margin(r0, r1, lo, point, normal, sin_eps)
-    f_hi = _margin(r0, r1, hi, point, normal, sin_eps)
+    f = lambda t: _margin(pos, t, point, normal, sin_eps)  # noqa: E731
+    a = jnp.zeros(point.shape[:-1], point.dtype)
+    b = jnp.ones_like(a)
+    c = b - _GOLD * (b - a)
+    d = a + _GOLD * (b - a)
+
+    def body(_, st):
+        a, b, c, d, fc, fd = st
+        left = fc > fd  # peak in [a, d]
+        a2, b2 = jnp.where(left, a, c), jnp.where(left, d, b)
+        c2 = jnp.where(left, b2 - _GOLD * (b2 - a2), d)
+        d2 = jnp.where(left, c, a2 + _GOLD * (b2 - a2))
+        new = f(jnp.where(left, c2, d2))
+        fc2 = jnp.where(left, new, fd)
+        fd2 = jnp.where(left, fc, new)
+        return a2, b2, c2, d2, fc2, fd2
+
+    a, b, c, d, fc, fd = jax.lax.fori_loop(0, iterations, body, (a, b, c, d, f(c), f(d)))
+    t = jnp.where(fc > fd, c, d)
+    return t, jnp.maximum(fc, fd)
+
+
+def _crossing(pos, point, normal, sin_eps, iterations: int, lo=None, hi=None):
+    """Root in [lo, hi] (default the step [0, 1]) of the margin, which changes sign there (Illinois regula falsi).
+
+    Returns the root; the nearer bracket end when the margin does not change sign
+    (rounding at a sample: the crossing is at that sample).
+    """
+    lo = jnp.zeros(point.shape[:-1], point.dtype) if lo is None else lo
+    hi = jnp.ones_like(lo) if hi is None else hi
+    f_lo = _margin(pos, lo, point, normal, sin_eps)
+    f_hi = _margin(pos, hi, point, normal, sin_eps)
     same = (f_lo >= 0) == (f_hi >= 0)
-    at_sample = jnp.where(jnp.abs(f_lo) <= jnp.abs(f_hi), 0.0, 1.0)
+    at_sample = jnp.where(jnp.abs(f_lo) <= jnp.abs(f_hi), lo, hi)
 
     def body(_, c):
         lo, hi, f_lo, f_hi, side = c
         den = f_hi - f_lo
         x = jnp.where(den != 0, lo - f_lo * (hi - lo) / jnp.where(den != 0, den, 1.0), 0.5 * (lo + hi))
         x = jnp.clip(x, lo, hi)
-        f = _margin(r0, r1, x, point, normal, sin_eps)
+        f = _margin(pos, x, point, normal, sin_eps)
         left = (f >= 0) == (f_lo >= 0)  # root in [x, hi]
         # Illinois: halve the stale end's value when the same end is kept twice.
         new_lo, new_flo = jnp.where(left, x, lo), jnp.where(left, f, jnp.where(side == 1, 0.5 * f_lo, f_lo))
@@ -180,7 +228,7 @@ def _crossing(r0, r1, point, normal, sin_eps, iterations: int):
     )
     den = f_hi - f_lo
     root = jnp.where(den != 0, lo - f_lo * (hi - lo) / jnp.where(den != 0, den, 1.0), 0.5 * (lo + hi))
-    return jnp.where(same, at_sample, jnp.clip(root, 0.0, 1.0))
+    return jnp.where(same, at_sample, jnp.clip(root, lo, hi))
 
 
 class StepTiming(NamedTuple):
@@ -189,6 +237,8 @@ class StepTiming(NamedTuple):
     Attributes:
       lead_end: (T, lat, lon) X: covered on [0, X] (0 when uncovered at the start).
       trail_start: (T, lat, lon) A: covered on [A, 1] (1 when uncovered at the end).
+      brief_start, brief_end: (T, lat, lon) P, Q: covered on [P, Q] by satellites in
+        view at neither sample, strictly between X and A (P >= Q: none).
       n_listed: () cell-steps timed; n_overflow: () cell-steps that did not fit the
         capacity (their timing is the sampled one; rerun with a larger capacity);
         n_approx: () cell-steps with an unresolved crossing (put at mid-step).
@@ -196,20 +246,43 @@ class StepTiming(NamedTuple):
 
     lead_end: jax.Array
     trail_start: jax.Array
+    brief_start: jax.Array
+    brief_end: jax.Array
     n_listed: jax.Array
     n_overflow: jax.Array
     n_approx: jax.Array
 
 
+def interpolated_motion(r_ecef_km):
+    """Motion between samples by normalised linear interpolation of the sampled positions.
+
+    Returns ``motion(j, k, tau) -> (n, 3)``: satellite ``j`` at fraction ``tau`` of
+    step ``k`` (each (n,)). Over a 60 s LEO step it departs from the orbit by up to
+    ~0.3 km; the coverage orchestration passes the propagator itself instead.
+    """
+    return lambda j, k, tau: _position(r_ecef_km[j, k], r_ecef_km[j, k + 1], tau)
+
+
 @partial(jax.jit, static_argnames=("layout", "grid", "capacity", "radius_km", "iterations"))
-def step_timing(packed, r_ecef_km, min_elevation_rad, *, layout: IdLayout, grid: Grid, capacity: int,
+def step_timing(packed, swept, r_ecef_km, min_elevation_rad, *, layout: IdLayout, grid: Grid, capacity: int,
                 radius_km: float = 6371.0088, iterations: int = 6) -> StepTiming:
+    """:func:`step_timing_with` the :func:`interpolated_motion` of the samples (jitted)."""
+    return step_timing_with(interpolated_motion(r_ecef_km), packed, swept, min_elevation_rad, layout=layout,
+                            grid=grid, capacity=capacity, radius_km=radius_km, iterations=iterations)
+
+
+def step_timing_with(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, grid: Grid, capacity: int,
+                     radius_km: float = 6371.0088, iterations: int = 6) -> StepTiming:
     """Coverage start/end times inside each of the T steps between T + 1 samples.
 
     Args:
       packed: (T + 1, lat, lon) packed sums from the coverage scatter with
         :func:`packed_payload` (same satellites, same order).
-      r_ecef_km: (sat, T + 1, 3) Earth-fixed positions at the samples, km.
+      swept: (T, lat, lon) packed sums over ``swept_intervals``: the satellites
+        whose footprint may touch the cell at some time in the step.
+      motion: ``motion(j, k, tau) -> (n, 3)`` Earth-fixed position (km) of satellite
+        ``j`` at fraction ``tau`` of step ``k`` (all (n,)); e.g. the propagator, or
+        :func:`interpolated_motion` of the sampled positions.
       min_elevation_rad: (sat,) masks.
       layout: the payload's :class:`IdLayout`.
       grid: the grid (its Earth model sets cell centres and normals).
@@ -221,14 +294,19 @@ def step_timing(packed, r_ecef_km, min_elevation_rad, *, layout: IdLayout, grid:
       :class:`StepTiming`. Memory: the (T + 1, lat, lon) packed input, two
       (T, lat, lon) float outputs and about 40 floats per unit of capacity.
     """
-    dtype = r_ecef_km.dtype
+    dtype = jnp.result_type(float)
     n_t = packed.shape[0] - 1
     n_lat, n_lon = grid.n_lat, grid.n_lon
     n, id_a, id_b, resolved = decode_pair(packed, layout)
     cov = n >= 1
     c0, c1 = cov[:-1], cov[1:]
     hand_over = c0 & c1 & (packed[:-1] != packed[1:]) & resolved[:-1] & resolved[1:]
-    need = (c0 != c1) | hand_over
+    # Not covered at both ends, the sets in view at the two ends are disjoint and both
+    # inside the swept set: subtracting their packed sums leaves exactly the payloads of
+    # the satellites that may pass between the samples (exact in modular arithmetic).
+    n_s, sid_a, sid_b, res_s = decode_pair(swept - packed[:-1] - packed[1:], layout)
+    brief = ~(c0 & c1) & (n_s >= 1)
+    need = (c0 != c1) | hand_over | brief
     flat_need = need.ravel()
     size = flat_need.shape[0]
     n_need = jnp.sum(flat_need, dtype=jnp.int32)
@@ -262,7 +340,7 @@ def step_timing(packed, r_ecef_km, min_elevation_rad, *, layout: IdLayout, grid:
     ridx_c = jnp.minimum(ridx, need_root.shape[0] - 1)
     e = ridx_c // 4
     j = jnp.maximum(ids.ravel()[ridx_c], 0)
-    t_root = _crossing(r_ecef_km[j, k[e]], r_ecef_km[j, k[e] + 1], point[e], normal[e], sin_eps[j], iterations)
+    t_root = _crossing(lambda tau: motion(j, k[e], tau), point[e], normal[e], sin_eps[j], iterations)
     t_all = jnp.full(need_root.shape, 0.5, dtype).at[ridx].set(t_root, mode="drop").reshape(-1, 4)
     t0, t1 = t_all[:, :2], t_all[:, 2:]
     both0, both1 = both[:, :2], both[:, 2:]
@@ -274,14 +352,60 @@ def step_timing(packed, r_ecef_km, min_elevation_rad, *, layout: IdLayout, grid:
     # Unresolved groups (three or more all setting or all rising): mid-step.
     lead = jnp.where(c0l & ~res0, 0.5, jnp.where(c0l, lead, 0.0))
     trail = jnp.where(c1l & ~res1, 0.5, jnp.where(c1l, trail, 1.0))
-    approx = live & ((c0l & ~res0) | (c1l & ~res1))
+
+    # Passes between the samples: swept satellites in view at neither end; peak, then rise and set.
+    sids = jnp.stack([flat(sid_a)[k, cell], flat(sid_b)[k, cell]], -1)  # (cap, 2)
+    brief_l = flat(brief)[k, cell]
+    cand = live[:, None] & brief_l[:, None] & (sids >= 0)
+    # Cheap exact filter before the peak search: the satellite's direction must come
+    # within the footprint bound of the cell's direction somewhere on its step's arc.
+    jc = jnp.maximum(sids, 0).ravel()
+    kc = jnp.repeat(k, 2)
+    u0 = motion(jc, kc, jnp.zeros(jc.shape, dtype))
+    u1 = motion(jc, kc, jnp.ones(jc.shape, dtype))
+    lam_b = jnp.maximum(_cap_bound(jnp.linalg.norm(u0, axis=-1), min_elevation_rad[jc], grid, radius_km),
+                        _cap_bound(jnp.linalg.norm(u1, axis=-1), min_elevation_rad[jc], grid, radius_km))
+    near = _arc_distance(u0, u1, jnp.repeat(point, 2, axis=0)) <= lam_b + 1e-3
+    cand = cand & near.reshape(cand.shape)
+    res_sl = flat(res_s)[k, cell]
+    need_b = cand.ravel()
+    n_brief = jnp.sum(need_b, dtype=jnp.int32)
+    (bidx,) = jnp.nonzero(need_b, size=capacity, fill_value=need_b.shape[0])
+    bidx_c = jnp.minimum(bidx, need_b.shape[0] - 1)
+    eb = bidx_c // 2
+    jb = jnp.maximum(sids.ravel()[bidx_c], 0)
+    pos_b = lambda tau: motion(jb, k[eb], tau)  # noqa: E731
+    pb, nb, sb = point[eb], normal[eb], sin_eps[jb]
+    t_pk, m_pk = _peak(pos_b, pb, nb, sb)
+    seen = m_pk >= 0
+    rise = _crossing(pos_b, pb, nb, sb, iterations, jnp.zeros_like(t_pk), t_pk)
+    sets = _crossing(pos_b, pb, nb, sb, iterations, t_pk, jnp.ones_like(t_pk))
+    one = jnp.ones((), dtype)
+    b_lo = jnp.full(need_b.shape, 1.0, dtype).at[bidx].set(jnp.where(seen, rise, one), mode="drop").reshape(-1, 2)
+    b_hi = jnp.full(need_b.shape, 0.0, dtype).at[bidx].set(jnp.where(seen, sets, 0 * one), mode="drop").reshape(-1, 2)
+    p_ = jnp.min(b_lo, axis=-1)
+    q_ = jnp.max(b_hi, axis=-1)
+    has_b = p_ < q_
+    # A pass overlapping the coverage at either end extends it.
+    lead_b = jnp.where(has_b & (p_ <= lead), jnp.maximum(lead, q_), lead)
+    trail_b = jnp.where(has_b & (q_ >= trail), jnp.minimum(trail, p_), trail)
+    consumed = has_b & ((p_ <= lead) | (q_ >= trail))
+    lead, trail = lead_b, trail_b
+    p_ = jnp.where(consumed, 1.0, p_)
+    q_ = jnp.where(consumed, 0.0, q_)
+    two_apart = (b_lo[:, 0] < b_hi[:, 0]) & (b_lo[:, 1] < b_hi[:, 1])  # two passes merged into their hull
+    approx = live & ((c0l & ~res0) | (c1l & ~res1) | (brief_l & ~res_sl) | two_apart)
 
     lead_all = jnp.where(c0, 1.0, 0.0).astype(dtype).ravel().at[idx].set(lead.astype(dtype), mode="drop")
     trail_all = jnp.where(c1, 0.0, 1.0).astype(dtype).ravel().at[idx].set(trail.astype(dtype), mode="drop")
+    p_all = jnp.ones(size, dtype).at[idx].set(p_.astype(dtype), mode="drop")
+    q_all = jnp.zeros(size, dtype).at[idx].set(q_.astype(dtype), mode="drop")
     return StepTiming(
         lead_end=lead_all.reshape(n_t, n_lat, n_lon),
         trail_start=trail_all.reshape(n_t, n_lat, n_lon),
+        brief_start=p_all.reshape(n_t, n_lat, n_lon),
+        brief_end=q_all.reshape(n_t, n_lat, n_lon),
         n_listed=jnp.minimum(n_need, capacity),
-        n_overflow=jnp.maximum(jnp.maximum(n_need, n_roots) - capacity, 0),
+        n_overflow=jnp.maximum(jnp.maximum(jnp.maximum(n_need, n_roots), n_brief) - capacity, 0),
         n_approx=jnp.sum(approx, dtype=jnp.int32),
     )

@@ -376,8 +376,8 @@ def _close_gap(s: TimedState, where) -> TimedState:
     )
 
 
-def _timed_fold(step_s: float, s: TimedState, lead, trail) -> TimedState:
-    """Fold one step: covered on [0, lead] and [trail, 1] (fractions of the step)."""
+def _timed_fold(step_s: float, s: TimedState, lead, trail, p, q) -> TimedState:
+    """Fold one step: covered on [0, lead], [p, q] (if p < q) and [trail, 1] (fractions of the step)."""
     dt = jnp.asarray(step_s, s.covered_s.dtype)
     full = lead >= trail
     cov_start = full | (lead > 0)
@@ -391,7 +391,17 @@ def _timed_fold(step_s: float, s: TimedState, lead, trail) -> TimedState:
         covered_s=s.covered_s + head,
         max_cover_s=jnp.where(ends, jnp.maximum(s.max_cover_s, run), s.max_cover_s),
         open_cover_s=jnp.where(ends, 0.0, run),
-        open_gap_s=s.open_gap_s + jnp.where(full, 0.0, (trail - lead) * dt),
+    )
+    # A pass between the samples, strictly inside the gap: closes it at p, opens another at q.
+    brief = ends & (p < q)
+    gap_to = jnp.where(brief, p, trail)
+    s = s._replace(open_gap_s=s.open_gap_s + jnp.where(full, 0.0, (gap_to - lead) * dt))
+    first = jnp.where((first < 0) & brief, s.elapsed_s + p * dt, first)
+    s = _close_gap(s, brief & (s.open_gap_s > 0))
+    s = s._replace(
+        covered_s=s.covered_s + jnp.where(brief, (q - p) * dt, 0.0),
+        max_cover_s=jnp.where(brief, jnp.maximum(s.max_cover_s, (q - p) * dt), s.max_cover_s),
+        open_gap_s=s.open_gap_s + jnp.where(brief, (trail - q) * dt, 0.0),
     )
     rises = ends & (trail < 1.0)
     first = jnp.where((first < 0) & rises, s.elapsed_s + trail * dt, first)
@@ -406,18 +416,22 @@ def _timed_fold(step_s: float, s: TimedState, lead, trail) -> TimedState:
 
 
 @functools.partial(jax.jit, static_argnames=("step_s",))
-def timed_update(state: TimedState, lead, trail, step_s: float, valid=None) -> TimedState:
-    """Fold T steps of ``(lead, trail)``, each (T, *cell), into the state; padded steps (``valid`` False) skipped."""
-    lead = lead.astype(state.covered_s.dtype)
-    trail = trail.astype(state.covered_s.dtype)
+def timed_update(state: TimedState, lead, trail, brief_start, brief_end, step_s: float, valid=None) -> TimedState:
+    """Fold T steps of step timings, each (T, *cell), into the state; padded steps (``valid`` False) skipped.
+
+    ``lead``/``trail``/``brief_start``/``brief_end`` are the fields of
+    :class:`orbitjax.kernels.events.StepTiming`.
+    """
+    ft = state.covered_s.dtype
+    xs = tuple(a.astype(ft) for a in (lead, trail, brief_start, brief_end))
     if valid is None:
         valid = jnp.ones(lead.shape[:1], bool)
 
     def body(s, xs):
-        x, a, v = xs
-        return lax.cond(v, lambda s: _timed_fold(step_s, s, x, a), lambda s: s, s), None
+        *a, v = xs
+        return lax.cond(v, lambda s: _timed_fold(step_s, s, *a), lambda s: s, s), None
 
-    state, _ = lax.scan(body, state, (lead, trail, valid))
+    state, _ = lax.scan(body, state, xs + (valid,))
     return state
 
 

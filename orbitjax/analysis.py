@@ -142,11 +142,8 @@ def _pad_sats(model, min_el, n_pad: int):
     return jax.tree_util.tree_map(pad, model), jnp.pad(min_el, [(0, 0), (0, n_pad)])
 
 
-def _initial_capacity(n: int) -> int:
-    """Capacity of the timed cell-step list: n rounded up to 4 steps per octave (few compiles), >= 4096."""
-    n = max(int(n), 4096)
-    quantum = 1 << max(int(np.floor(np.log2(n))) - 2, 0)
-    return int(-(-n // quantum) * quantum)
+EVENT_BATCH = 8192
+"""Events solved per iteration of the event-timing loops (a static shape; the loops run as often as needed)."""
 
 
 def _progress(total: int, desc: str, enabled):
@@ -265,7 +262,7 @@ def coverage(
     # Angle between consecutive positions: orbital rate of a circular orbit at 150 km
     # (1.2e-3 rad/s, above any orbit's mean motion here) plus the Earth's rotation.
     step_angle = float((1.3e-3 + 7.3e-5) * step_s)
-    n_rows_swept = rows_per_footprint(grid, max(lam_max, 0.0) + 0.75 * step_angle + 0.01)
+    n_rows_swept = rows_per_footprint(grid, max(lam_max, 0.0) + 0.5 * step_angle + 0.01)
     n_masks = masks.shape[0]
     exact = timing == "exact"
     layout = id_layout(n_sat + n_pad, bool(jax.config.jax_enable_x64)) if exact else None
@@ -286,8 +283,6 @@ def coverage(
     real = jnp.arange(n_sat + n_pad) < n_sat
     state = merit_init((n_masks, grid.n_lat, grid.n_lon), merit_config)
     timed = timed_init((n_masks, grid.n_lat, grid.n_lon)) if exact else None
-    # Cell-steps timed per mask and chunk: grown (doubling) when a chunk overflows.
-    capacity = _initial_capacity(steps * grid.n_lat * grid.n_lon // 8) if exact else 0
     timing_stats = np.zeros(3, np.int64)
 
     n_t = times.size
@@ -301,18 +296,14 @@ def coverage(
             # steps + 1 samples: sample start + steps ends the chunk's last step (padding repeats the end).
             idx = np.minimum(np.arange(start, start + steps + 1), n_t)
             valid = np.arange(start, start + steps) < n_t
-            while True:
-                out = _chunk_step(
-                    model, state, timed, offset_s, jnp.asarray(t_all[idx]), jnp.asarray(gmst_all[idx]),
-                    min_el, jnp.asarray(valid), real, area,
-                    grid=grid, n_rows=n_rows, merit_config=merit_config, radius_km=float(radius_km),
-                    deep_space=deep, timing=timing, layout=layout, capacity=capacity,
-                    n_rows_swept=n_rows_swept, step_angle=step_angle,
-                )
-                stats = np.asarray(out[-1])
-                if stats[1] == 0:
-                    break
-                capacity = _initial_capacity(int(1.25 * (capacity + int(stats[1]))))
+            out = _chunk_step(
+                model, state, timed, offset_s, jnp.asarray(t_all[idx]), jnp.asarray(gmst_all[idx]),
+                min_el, jnp.asarray(valid), real, area,
+                grid=grid, n_rows=n_rows, merit_config=merit_config, radius_km=float(radius_km),
+                deep_space=deep, timing=timing, layout=layout, capacity=EVENT_BATCH if exact else 0,
+                n_rows_swept=n_rows_swept, step_angle=step_angle,
+            )
+            stats = np.asarray(out[-1])
             state, timed, counts, frac, pos, failed, _ = out
             timing_stats += stats
             n = stop - start

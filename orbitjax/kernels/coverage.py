@@ -232,73 +232,52 @@ def swept_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int, ma
 
     For step k the satellite moves from ``r[:, k]`` to ``r[:, k + 1]`` (T + 1
     samples in, T steps out) through an angle of at most ``max_step_angle_rad``
-    (``psi``), so at every instant its direction is within ``psi / 4`` of its
-    direction at the start, middle or end of the step. The cells it can see then
-    lie within the geocentric central angle ``lam_b + psi / 4`` of one of those
-    three directions, where ``lam_b`` bounds the footprint's central angle (for
-    WGS84: the spherical half-angle for the polar radius and the mask lowered by
-    the largest normal tilt). Each row's interval of such cells is exact on the
-    sphere through the cell centres (geocentric latitude of each row), and the
-    step's interval is the hull of the three. A superset: callers test every
-    candidate exactly.
+    (``psi``), so at every instant of the step its direction is within ``psi / 2``
+    of its direction at mid-step (normalised mean of the two samples). The cells it
+    can see then lie within the geocentric central angle ``lam_b + psi / 2`` of that
+    direction, where ``lam_b`` bounds the footprint's central angle (for WGS84: the
+    spherical half-angle for the polar radius and the mask lowered by the largest
+    normal tilt). Each row's interval of such cells is exact on the sphere through
+    the cell centres (the geocentric latitude of each row). A superset: callers
+    test every candidate exactly.
 
     Args:
       r_ecef_km: (sat, T + 1, 3) Earth-fixed positions.
       n_rows: static rows per step; use :func:`rows_per_footprint` with
-        :func:`footprint_lat_span` plus ``max_step_angle_rad / 4``.
+        :func:`footprint_lat_span` plus ``max_step_angle_rad / 2``.
       max_step_angle_rad: bound on the angle between consecutive positions.
 
     Returns:
       ``rows, start, n_cells, ok``, each (T, sat, n_rows), as :func:`footprint_intervals`.
     """
     r0, r1 = r_ecef_km[:, :-1], r_ecef_km[:, 1:]
-    rm = (r0 + r1) * (0.5 * (jnp.linalg.norm(r0, axis=-1) + jnp.linalg.norm(r1, axis=-1))
-                      / jnp.linalg.norm(r0 + r1, axis=-1))[..., None]
+    rt = jnp.swapaxes(r0 + r1, 0, 1)  # (time, sat, 3), direction of mid-step
+    rr = 0.5 * jnp.swapaxes(jnp.linalg.norm(r0, axis=-1) + jnp.linalg.norm(r1, axis=-1), 0, 1)
+    rho = jnp.sqrt(rt[..., 0] ** 2 + rt[..., 1] ** 2)
+    rm = jnp.sqrt(rho * rho + rt[..., 2] ** 2)
     res = np.radians(grid.resolution_deg)
     tilt = 0.0 if grid.earth_model == "sphere" else NORMAL_TILT_MAX_RAD
     phi = np.radians(grid.lat_deg)
     phi_c = phi if grid.earth_model == "sphere" else np.arctan((1.0 - WGS84_E2) * np.tan(phi))
     dtype = r_ecef_km.dtype
-    sin_c, cos_c = jnp.asarray(np.sin(phi_c), dtype), jnp.asarray(np.cos(phi_c), dtype)
-    geos = []
-    for r in (r0, rm, r1):
-        rt = jnp.swapaxes(r, 0, 1)  # (time, sat, 3)
-        rho = jnp.sqrt(rt[..., 0] ** 2 + rt[..., 1] ** 2)
-        rr = jnp.sqrt(rho * rho + rt[..., 2] ** 2)
-        lam = _cap_bound(rr, min_elevation_rad[None, :], grid, radius_km) + 0.25 * max_step_angle_rad + 1e-9
-        geos.append(dict(lat=atan2(rt[..., 2], rho), lon=atan2(rt[..., 1], rt[..., 0]), lam=lam,
-                         ok=jnp.isfinite(lam) & (lam > 0)))
-    first = None
-    for g in geos:
-        f = jnp.ceil((g["lat"] - g["lam"] - tilt + 0.5 * jnp.pi) / res - 0.5).astype(jnp.int32)
-        first = f if first is None else jnp.minimum(first, f)
+    # The footprint bound grows with the radius: use the larger of the two samples'.
+    r_max = jnp.maximum(jnp.linalg.norm(r0, axis=-1), jnp.linalg.norm(r1, axis=-1)).T
+    lam = _cap_bound(r_max, min_elevation_rad[None, :], grid, radius_km) + 0.5 * max_step_angle_rad + 1e-9
+    ok_s = jnp.isfinite(lam) & (lam > 0) & (rr > 0)
+    lat = atan2(rt[..., 2], rho)
+    first = jnp.ceil((lat - lam - tilt + 0.5 * jnp.pi) / res - 0.5).astype(jnp.int32)
     rows_c, in_grid = _rows(first, n_rows, grid)
-    sp, cp = sin_c[rows_c], cos_c[rows_c]
-    n_lon = grid.n_lon
-    big = jnp.asarray(np.inf, dtype)
-    lo, hi = big, -big
-    full = jnp.zeros(rows_c.shape, bool)
-    any_ok = jnp.zeros(rows_c.shape, bool)
-    xc_ref = None
-    for g in geos:
-        ss, cs = jnp.sin(g["lat"])[..., None], jnp.cos(g["lat"])[..., None]
-        num = jnp.cos(g["lam"])[..., None] - sp * ss
-        den = cp * cs
-        cos_w = jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), jnp.where(num <= 0, -2.0, 2.0))
-        full_row = cos_w <= -1.0
-        xc = (g["lon"][..., None] + jnp.pi) / res - 0.5
-        if xc_ref is None:
-            xc_ref = xc
-        else:  # unwrap next to the start's centre across the antimeridian
-            xc = xc + n_lon * jnp.round((xc_ref - xc) / n_lon)
-        hw = jnp.where(full_row, jnp.pi, arccos(jnp.clip(cos_w, -1.0, 1.0))) / res
-        ok = g["ok"][..., None] & (cos_w <= 1.0)
-        lo = jnp.minimum(lo, jnp.where(ok, xc - hw, big))
-        hi = jnp.maximum(hi, jnp.where(ok, xc + hw, -big))
-        full = full | (ok & full_row)
-        any_ok = any_ok | ok
-    full = full | (any_ok & (hi - lo >= n_lon))
-    return (rows_c,) + _columns(lo, hi, full, in_grid & any_ok, grid)
+    sp = jnp.asarray(np.sin(phi_c), dtype)[rows_c]
+    cp = jnp.asarray(np.cos(phi_c), dtype)[rows_c]
+    ss, cs = (rt[..., 2] / rm)[..., None], (rho / rm)[..., None]
+    num = jnp.cos(lam)[..., None] - sp * ss
+    den = cp * cs
+    cos_w = jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), jnp.where(num <= 0, -2.0, 2.0))
+    full_row = cos_w <= -1.0
+    xc = (atan2(rt[..., 1], rt[..., 0])[..., None] + jnp.pi) / res - 0.5
+    hw = jnp.where(full_row, jnp.pi, arccos(jnp.clip(cos_w, -1.0, 1.0))) / res
+    ok = ok_s[..., None] & in_grid & (cos_w <= 1.0)
+    return (rows_c,) + _columns(xc - hw, xc + hw, full_row, ok, grid)
 
 
 def scatter_intervals(rows, start, n_cells, ok, payload, *, grid: Grid):

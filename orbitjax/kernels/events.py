@@ -253,6 +253,26 @@ class StepTiming(NamedTuple):
     n_approx: jax.Array
 
 
+def _over_list(flags, batch: int, body, carry):
+    """Run ``body(f, live, carry)`` over the flat indices where ``flags`` is set, ``batch`` at a time.
+
+    The index list has a static length (``flags.size``) but the loop runs only
+    ceil(count / batch) times (``lax.while_loop``), so the work follows the number
+    of flagged entries, not the capacity; ``live`` marks the real ones of the last batch.
+    """
+    size = flags.shape[0]
+    count = jnp.sum(flags, dtype=jnp.int32)
+    (lst,) = jnp.nonzero(flags, size=size + batch, fill_value=0)
+    lane = jnp.arange(batch, dtype=jnp.int32)
+
+    def step(c):
+        i, carry = c
+        f = jax.lax.dynamic_slice(lst, (i * batch,), (batch,))
+        return i + 1, body(f, i * batch + lane < count, carry)
+
+    return jax.lax.while_loop(lambda c: c[0] * batch < count, step, (jnp.int32(0), carry))[1]
+
+
 def interpolated_motion(r_ecef_km):
     """Motion between samples by normalised linear interpolation of the sampled positions.
 
@@ -286,17 +306,20 @@ def step_timing_with(motion, packed, swept, min_elevation_rad, *, layout: IdLayo
       min_elevation_rad: (sat,) masks.
       layout: the payload's :class:`IdLayout`.
       grid: the grid (its Earth model sets cell centres and normals).
-      capacity: static number of cell-steps, and of crossings, that can be timed per call.
+      capacity: static batch size of the event solver (entries solved per loop
+        iteration); the loops run only as many times as there are events.
       iterations: regula falsi iterations per crossing; 6 reach < 1 ms for 60 s
         steps (the margin is nearly linear over a step; Illinois converges superlinearly).
 
     Returns:
-      :class:`StepTiming`. Memory: the (T + 1, lat, lon) packed input, two
-      (T, lat, lon) float outputs and about 40 floats per unit of capacity.
+      :class:`StepTiming`. Memory: the (T + 1, lat, lon) packed input and about
+      16 floats and 12 ints per cell-step of work arrays (per-slot crossing times and
+      the flat index lists), plus ~60 floats per unit of ``capacity``.
     """
     dtype = jnp.result_type(float)
     n_t = packed.shape[0] - 1
     n_lat, n_lon = grid.n_lat, grid.n_lon
+    n_cells = n_lat * n_lon
     n, id_a, id_b, resolved = decode_pair(packed, layout)
     cov = n >= 1
     c0, c1 = cov[:-1], cov[1:]
@@ -307,82 +330,79 @@ def step_timing_with(motion, packed, swept, min_elevation_rad, *, layout: IdLayo
     n_s, sid_a, sid_b, res_s = decode_pair(swept - packed[:-1] - packed[1:], layout)
     brief = ~(c0 & c1) & (n_s >= 1)
     need = (c0 != c1) | hand_over | brief
-    flat_need = need.ravel()
-    size = flat_need.shape[0]
-    n_need = jnp.sum(flat_need, dtype=jnp.int32)
-    (idx,) = jnp.nonzero(flat_need, size=capacity, fill_value=size)
-    live = idx < size
-    idx_c = jnp.minimum(idx, size - 1)
-    k = idx_c // (n_lat * n_lon)
-    cell = idx_c % (n_lat * n_lon)
+    m = n_t * n_cells
 
     point_np, normal_np = cell_geometry(grid, radius_km)
-    point = jnp.asarray(point_np.reshape(-1, 3), dtype)[cell]
-    normal = jnp.asarray(normal_np.reshape(-1, 3), dtype)[cell]
-    flat = lambda a: a.reshape(a.shape[0], -1)  # noqa: E731
-    ids0 = jnp.stack([flat(id_a)[k, cell], flat(id_b)[k, cell]], -1)  # (cap, 2) in view at the start
-    ids1 = jnp.stack([flat(id_a)[k + 1, cell], flat(id_b)[k + 1, cell]], -1)  # at the end
-    res0 = flat(resolved)[k, cell]
-    res1 = flat(resolved)[k + 1, cell]
+    points = jnp.asarray(point_np.reshape(-1, 3), dtype)
+    normals = jnp.asarray(normal_np.reshape(-1, 3), dtype)
     sin_eps = jnp.sin(min_elevation_rad)
+    flat = lambda a: a.reshape(-1)  # noqa: E731
 
-    # Satellites in view at either end: (cap, 4) = start pair, end pair. One in view at
-    # both ends covers the whole step; every other one sets (start) or rises (end) inside it.
-    ids = jnp.concatenate([ids0, ids1], -1)
-    other = jnp.concatenate([jnp.broadcast_to(ids1[:, None, :], ids0.shape + (2,)),
-                             jnp.broadcast_to(ids0[:, None, :], ids1.shape + (2,))], 1)
-    present = ids >= 0
-    both = (ids[..., None] == other).any(-1) & present
-    # Second compaction: solve only the crossings that exist (about one per listed cell-step).
-    need_root = (live[:, None] & present & ~both).ravel()
-    n_roots = jnp.sum(need_root, dtype=jnp.int32)
-    (ridx,) = jnp.nonzero(need_root, size=capacity, fill_value=need_root.shape[0])
-    ridx_c = jnp.minimum(ridx, need_root.shape[0] - 1)
-    e = ridx_c // 4
-    j = jnp.maximum(ids.ravel()[ridx_c], 0)
-    t_root = _crossing(lambda tau: motion(j, k[e], tau), point[e], normal[e], sin_eps[j], iterations)
-    t_all = jnp.full(need_root.shape, 0.5, dtype).at[ridx].set(t_root, mode="drop").reshape(-1, 4)
-    t0, t1 = t_all[:, :2], t_all[:, 2:]
-    both0, both1 = both[:, :2], both[:, 2:]
-    present0, present1 = present[:, :2], present[:, 2:]
-    lead = jnp.max(jnp.where(present0, jnp.where(both0, 1.0, t0), 0.0), axis=-1)
-    trail = jnp.min(jnp.where(present1, jnp.where(both1, 0.0, t1), 1.0), axis=-1)
-    c0l = flat(c0)[k, cell]
-    c1l = flat(c1)[k, cell]
-    # Unresolved groups (three or more all setting or all rising): mid-step.
-    lead = jnp.where(c0l & ~res0, 0.5, jnp.where(c0l, lead, 0.0))
-    trail = jnp.where(c1l & ~res1, 0.5, jnp.where(c1l, trail, 1.0))
+    c0f, c1f = flat(c0), flat(c1)
+    res0, res1 = flat(resolved[:-1]), flat(resolved[1:])
+    ida0, idb0, ida1, idb1 = flat(id_a[:-1]), flat(id_b[:-1]), flat(id_a[1:]), flat(id_b[1:])
 
-    # Passes between the samples: swept satellites in view at neither end; peak, then rise and set.
-    sids = jnp.stack([flat(sid_a)[k, cell], flat(sid_b)[k, cell]], -1)  # (cap, 2)
-    brief_l = flat(brief)[k, cell]
-    cand = live[:, None] & brief_l[:, None] & (sids >= 0)
-    # Cheap exact filter before the peak search: the satellite's direction must come
-    # within the footprint bound of the cell's direction somewhere on its step's arc.
-    jc = jnp.maximum(sids, 0).ravel()
-    kc = jnp.repeat(k, 2)
-    u0 = motion(jc, kc, jnp.zeros(jc.shape, dtype))
-    u1 = motion(jc, kc, jnp.ones(jc.shape, dtype))
-    lam_b = jnp.maximum(_cap_bound(jnp.linalg.norm(u0, axis=-1), min_elevation_rad[jc], grid, radius_km),
-                        _cap_bound(jnp.linalg.norm(u1, axis=-1), min_elevation_rad[jc], grid, radius_km))
-    near = _arc_distance(u0, u1, jnp.repeat(point, 2, axis=0)) <= lam_b + 1e-3
-    cand = cand & near.reshape(cand.shape)
-    res_sl = flat(res_s)[k, cell]
-    need_b = cand.ravel()
-    n_brief = jnp.sum(need_b, dtype=jnp.int32)
-    (bidx,) = jnp.nonzero(need_b, size=capacity, fill_value=need_b.shape[0])
-    bidx_c = jnp.minimum(bidx, need_b.shape[0] - 1)
-    eb = bidx_c // 2
-    jb = jnp.maximum(sids.ravel()[bidx_c], 0)
-    pos_b = lambda tau: motion(jb, k[eb], tau)  # noqa: E731
-    pb, nb, sb = point[eb], normal[eb], sin_eps[jb]
-    t_pk, m_pk = _peak(pos_b, pb, nb, sb)
-    seen = m_pk >= 0
-    rise = _crossing(pos_b, pb, nb, sb, iterations, jnp.zeros_like(t_pk), t_pk)
-    sets = _crossing(pos_b, pb, nb, sb, iterations, t_pk, jnp.ones_like(t_pk))
-    one = jnp.ones((), dtype)
-    b_lo = jnp.full(need_b.shape, 1.0, dtype).at[bidx].set(jnp.where(seen, rise, one), mode="drop").reshape(-1, 2)
-    b_hi = jnp.full(need_b.shape, 0.0, dtype).at[bidx].set(jnp.where(seen, sets, 0 * one), mode="drop").reshape(-1, 2)
+    def locate(e):
+        return e // n_cells, e % n_cells
+
+    # Listed cell-steps: the satellites in view at either end (start pair, end pair). One in
+    # view at both ends covers the whole step; every other one sets (start) or rises (end) in it.
+    def ends(e, live, c):
+        lead_c, trail_c = c
+        k, cell = locate(e)
+        ids = jnp.stack([ida0[e], idb0[e], ida1[e], idb1[e]], -1)  # (B, 4)
+        other = jnp.concatenate([jnp.broadcast_to(ids[:, None, 2:], ids.shape[:1] + (2, 2)),
+                                 jnp.broadcast_to(ids[:, None, :2], ids.shape[:1] + (2, 2))], 1)
+        present = ids >= 0
+        both = (ids[..., None] == other).any(-1) & present
+        j = jnp.maximum(ids, 0)
+        kk = jnp.broadcast_to(k[:, None], j.shape)
+        t = _crossing(lambda tau: motion(j.ravel(), kk.ravel(), tau), jnp.repeat(points[cell], 4, 0),
+                      jnp.repeat(normals[cell], 4, 0), sin_eps[j.ravel()], iterations).reshape(j.shape)
+        lead = jnp.max(jnp.where(present[:, :2], jnp.where(both[:, :2], 1.0, t[:, :2]), 0.0), axis=-1)
+        trail = jnp.min(jnp.where(present[:, 2:], jnp.where(both[:, 2:], 0.0, t[:, 2:]), 1.0), axis=-1)
+        # Unresolved groups (three or more all setting or all rising): mid-step.
+        lead = jnp.where(c0f[e] & ~res0[e], 0.5, jnp.where(c0f[e], lead, 0.0))
+        trail = jnp.where(c1f[e] & ~res1[e], 0.5, jnp.where(c1f[e], trail, 1.0))
+        return (lead_c.at[e].set(jnp.where(live, lead, lead_c[e])),
+                trail_c.at[e].set(jnp.where(live, trail, trail_c[e])))
+
+    timed_ends = flat(need & ((c0 != c1) | hand_over))
+    lead, trail = _over_list(timed_ends, capacity, ends,
+                             (c0f.astype(dtype), jnp.where(c1f, 0.0, 1.0).astype(dtype)))
+
+    # Passes between the samples: residual satellites in view at neither end. A cheap exact
+    # filter first (the satellite's direction must come within the footprint bound of the
+    # cell's direction on its step's arc), then a peak search and the two crossings.
+    sids = jnp.stack([flat(sid_a), flat(sid_b)], -1)  # (m, 2)
+    cand = (flat(brief)[:, None] & (sids >= 0)).reshape(-1)
+
+    def arc_filter(f, live, near):
+        k, cell = locate(f // 2)
+        j = jnp.maximum(sids.reshape(-1)[f], 0)
+        u0 = motion(j, k, jnp.zeros(f.shape, dtype))
+        u1 = motion(j, k, jnp.ones(f.shape, dtype))
+        lam_b = jnp.maximum(_cap_bound(jnp.linalg.norm(u0, axis=-1), min_elevation_rad[j], grid, radius_km),
+                            _cap_bound(jnp.linalg.norm(u1, axis=-1), min_elevation_rad[j], grid, radius_km))
+        ok = _arc_distance(u0, u1, points[cell]) <= lam_b + 1e-3
+        return near.at[f].set(jnp.where(live, ok, near[f]))
+
+    near = _over_list(cand, capacity, arc_filter, jnp.zeros(m * 2, bool))
+
+    def passes(f, live, c):
+        b_lo, b_hi = c
+        k, cell = locate(f // 2)
+        j = jnp.maximum(sids.reshape(-1)[f], 0)
+        pos = lambda tau: motion(j, k, tau)  # noqa: E731
+        pt, nm, se = points[cell], normals[cell], sin_eps[j]
+        t_pk, m_pk = _peak(pos, pt, nm, se)
+        seen = live & (m_pk >= 0)
+        rise = _crossing(pos, pt, nm, se, iterations, jnp.zeros_like(t_pk), t_pk)
+        sets = _crossing(pos, pt, nm, se, iterations, t_pk, jnp.ones_like(t_pk))
+        return b_lo.at[f].set(jnp.where(seen, rise, b_lo[f])), b_hi.at[f].set(jnp.where(seen, sets, b_hi[f]))
+
+    b_lo, b_hi = _over_list(cand & near, capacity, passes, (jnp.ones(m * 2, dtype), jnp.zeros(m * 2, dtype)))
+    b_lo, b_hi = b_lo.reshape(m, 2), b_hi.reshape(m, 2)
     p_ = jnp.min(b_lo, axis=-1)
     q_ = jnp.max(b_hi, axis=-1)
     has_b = p_ < q_
@@ -390,22 +410,18 @@ def step_timing_with(motion, packed, swept, min_elevation_rad, *, layout: IdLayo
     lead_b = jnp.where(has_b & (p_ <= lead), jnp.maximum(lead, q_), lead)
     trail_b = jnp.where(has_b & (q_ >= trail), jnp.minimum(trail, p_), trail)
     consumed = has_b & ((p_ <= lead) | (q_ >= trail))
-    lead, trail = lead_b, trail_b
-    p_ = jnp.where(consumed, 1.0, p_)
-    q_ = jnp.where(consumed, 0.0, q_)
+    lead_all, trail_all = lead_b.astype(dtype), trail_b.astype(dtype)
+    p_all = jnp.where(consumed, 1.0, p_).astype(dtype)
+    q_all = jnp.where(consumed, 0.0, q_).astype(dtype)
     two_apart = (b_lo[:, 0] < b_hi[:, 0]) & (b_lo[:, 1] < b_hi[:, 1])  # two passes merged into their hull
-    approx = live & ((c0l & ~res0) | (c1l & ~res1) | (brief_l & ~res_sl) | two_apart)
-
-    lead_all = jnp.where(c0, 1.0, 0.0).astype(dtype).ravel().at[idx].set(lead.astype(dtype), mode="drop")
-    trail_all = jnp.where(c1, 0.0, 1.0).astype(dtype).ravel().at[idx].set(trail.astype(dtype), mode="drop")
-    p_all = jnp.ones(size, dtype).at[idx].set(p_.astype(dtype), mode="drop")
-    q_all = jnp.zeros(size, dtype).at[idx].set(q_.astype(dtype), mode="drop")
+    approx = flat(need) & ((c0f & ~res0) | (c1f & ~res1) | (flat(brief) & ~flat(res_s)) | two_apart)
+    n_need = jnp.sum(need, dtype=jnp.int32)
     return StepTiming(
         lead_end=lead_all.reshape(n_t, n_lat, n_lon),
         trail_start=trail_all.reshape(n_t, n_lat, n_lon),
         brief_start=p_all.reshape(n_t, n_lat, n_lon),
         brief_end=q_all.reshape(n_t, n_lat, n_lon),
-        n_listed=jnp.minimum(n_need, capacity),
-        n_overflow=jnp.maximum(jnp.maximum(jnp.maximum(n_need, n_roots), n_brief) - capacity, 0),
+        n_listed=n_need,
+        n_overflow=jnp.zeros((), jnp.int32),
         n_approx=jnp.sum(approx, dtype=jnp.int32),
     )

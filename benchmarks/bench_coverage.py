@@ -7,8 +7,10 @@ chord radius 2 sin(lambda/2) (the same spherical-Earth criterion), counting hits
 with bincount. It runs on a subset of steps (it needs about a minute for the
 whole day on 2 cores) and its counts are checked equal to orbitjax's there.
 
-Also measured: the cost of the streamed figures of merit on top of the raw count
-kernel (the issue's budget: at most +30 %).
+Rows: the raw count kernel and ``coverage()`` with figures of merit in the three
+modes: the default (WGS84 geodetic grid, access times found inside each step),
+WGS84 with sampled figures, and the spherical sampled mode of orbitjax 0.1 (the
+one whose counts are checked against the baseline, which uses the sphere).
 
 Usage: python benchmarks/bench_coverage.py [--baseline-steps 120] [--repeats 2]
            [--steps N] [--resolution DEG] [--no-baseline] [--json FILE]
@@ -96,7 +98,7 @@ def main():
     sc = orbitjax.load_scenario("kuiper_falcon9")
     sats = sc.stages()[-1].satellites
     times = sc.analysis.times[: args.steps]
-    grid = make_grid(args.resolution)
+    grid = make_grid(args.resolution, "sphere")
     cell_steps = times.size * grid.n_lat * grid.n_lon
     print(f"job: {len(sats)} satellites x {times.size} steps x {grid.n_lat * grid.n_lon} cells = {cell_steps / 1e6:.1f} M cell-steps")
 
@@ -112,12 +114,16 @@ def main():
         return first, best
 
     first_raw, raw = timed(lambda: raw_counts_job(sats, times, grid), args.repeats)
-    first_full, full = timed(
-        lambda: coverage(sats, times, save_raster=False, save_positions=False, progress=False), args.repeats
-    )
+    modes = {}
+    for label, kw in (("coverage() default: WGS84, event-timed figures", {}),
+                      ("coverage() WGS84, sampled figures", dict(timing="sampled")),
+                      ("coverage() sphere, sampled figures (orbitjax 0.1)", dict(earth_model="sphere", timing="sampled"))):
+        modes[label] = timed(lambda: coverage(sats, times, resolution_deg=args.resolution, save_raster=False,
+                                              save_positions=False, progress=False, **kw), args.repeats)
     rate_base = mismatch = None
     if not args.no_baseline:
-        ds = coverage(sats, times[: args.baseline_steps], progress=False)
+        ds = coverage(sats, times[: args.baseline_steps], resolution_deg=args.resolution, progress=False,
+                      earth_model="sphere", timing="sampled")
         mine = ds.visible_count.values
         pos = np.swapaxes(propagate_arrays(sats, times[: args.baseline_steps], frame="ecef")[0], 0, 1)
 
@@ -130,13 +136,14 @@ def main():
         print(f"cKDTree baseline: {mine.shape[0]} steps in {t_base:.2f} s = {rate_base / 1e6:.2f} M cell-steps/s; "
               f"counts differing from orbitjax: {mismatch} of {base.size}")
     rows = []
-    for label, first, best in (("count kernel (propagate + count)", first_raw, raw),
-                               ("coverage() with figures of merit", first_full, full)):
+    for label, first, best in [("count kernel (propagate + count, sphere)", first_raw, raw)] + [
+            (k, *v) for k, v in modes.items()]:
         rate = cell_steps / best
         vs = f" = {rate / rate_base:.1f}x cKDTree" if rate_base else ""
         print(f"orbitjax {label}: {best:.2f} s steady, {first:.2f} s first call (compile included) = "
               f"{rate / 1e6:.1f} M cell-steps/s{vs}")
         rows.append(dict(what=label, best_s=best, first_s=first, cell_steps_per_s=rate))
+    full = modes["coverage() sphere, sampled figures (orbitjax 0.1)"][1]
     print(f"figures of merit + coverage fraction overhead over the raw count kernel: {100 * (full / raw - 1):+.0f} %")
     if args.json:
         import jax

@@ -18,10 +18,35 @@ import sys as _sys
 __version__ = "0.1.0"
 
 
+def compilation_cache_dir() -> str | None:
+    """Folder of JAX's persistent compilation cache used by orbitjax, or None when disabled.
+
+    ``ORBITJAX_CACHE_DIR`` moves it (``0``/``off``/empty string: disabled); the
+    default is ``$XDG_CACHE_HOME/orbitjax/jax`` (``~/.cache/orbitjax/jax``).
+    Compiled kernels are reused across processes: a new notebook kernel or batch
+    job then skips most of the ~10 s of compilation.
+    """
+    value = _os.environ.get("ORBITJAX_CACHE_DIR")
+    if value is not None:
+        return None if value.strip().lower() in ("", "0", "off", "false", "no") else value
+    base = _os.environ.get("XDG_CACHE_HOME") or _os.path.join(_os.path.expanduser("~"), ".cache")
+    return _os.path.join(base, "orbitjax", "jax")
+
+
 def _configure_jax(jax) -> None:
     """orbitjax's JAX settings, applied once JAX is imported."""
     if _os.environ.get("ORBITJAX_ENABLE_X64", "1") != "0":
         jax.config.update("jax_enable_x64", True)
+    cache = compilation_cache_dir()
+    if cache and not jax.config.jax_compilation_cache_dir:
+        try:
+            _os.makedirs(cache, exist_ok=True)
+        except OSError:  # read-only home: run without the cache
+            return
+        jax.config.update("jax_compilation_cache_dir", cache)
+        # Cache every kernel that took noticeable time to compile, whatever its size.
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 class _ConfigureJaxOnImport:

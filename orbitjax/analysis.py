@@ -30,13 +30,13 @@ from .kernels.coverage import (
     swept_intervals,
 )
 from .kernels.earth import MEAN_RADIUS_KM
-from .kernels.events import decode_counts, id_layout, packed_payload, step_timing_with
+from .kernels.events import cubic_motion, decode_counts, id_layout, packed_payload, step_timing_with
 from .kernels.grid import Grid, make_grid
 from .kernels.merit import (
     MeritConfig, merit_finalize, merit_init, merit_update, timed_finalize, timed_init, timed_update,
 )
 from .propagation import deep_space_needed, ecef_positions, make_model, max_radius_km, model_name, time_offsets
-from .kernels.frames import gmst82, teme_to_ecef
+from .kernels.frames import gmst82
 from .timescales import as_datetime64, jd2_from_datetime64
 
 DEFAULT_N_ASSETS = (1, 2, 3, 4)
@@ -72,7 +72,10 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
     and the timing counters (listed, overflow, approximated), each summed over masks.
     """
     dt_s = offset_s[:, None] + t_s[None, :]
-    r = ecef_positions(model, dt_s, gmst_rad, deep_space)  # (sat, T + 1, 3)
+    # Samples from one before the chunk's first step to one after its end (T + 3): the
+    # outer two only feed the cubic interpolation of the motion inside the steps.
+    r_ext = ecef_positions(model, dt_s, gmst_rad, deep_space)
+    r = r_ext[:, 1:-1]  # (sat, T + 1, 3)
     n_t = valid.shape[0]
     failed = jnp.sum(jnp.isnan(r[:, :n_t, 0]) & real[:, None] & valid[None, :], dtype=jnp.int32)
     stats = jnp.zeros(3, jnp.int32)
@@ -80,7 +83,7 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
     # A static loop over the (few) masks: vmap would batch the scatter, which XLA runs ~2x slower.
     if timing == "exact":
         payload = packed_payload(r.shape[0], layout)
-        motion = _propagated_motion(model, offset_s, t_s, gmst_rad, deep_space)
+        motion = cubic_motion(r_ext)
         timings = []
         for e in range(min_el_rad.shape[0]):
             geom = footprint_intervals(r, min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km)
@@ -105,25 +108,6 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
     fraction = covered_per_row.astype(area.dtype) @ area
     state = merit_update(state, jnp.swapaxes(counts, 0, 1), merit_config, valid)
     return state, timed, counts[0], fraction, jnp.swapaxes(r[:, :n_t], 0, 1).astype(jnp.float32), failed, stats
-
-
-def _propagated_motion(model, offset_s, t_s, gmst_rad, deep_space):
-    """``motion(j, k, tau)``: Earth-fixed position of satellite j at fraction tau of step k, by the propagator.
-
-    Event times are solved on the same motion that produced the samples, not on an
-    interpolation of them. GMST is linear in time within a step (its rate is
-    constant to 1e-15), so it is interpolated from the sampled values.
-    """
-    n_sat = offset_s.shape[0]
-    dgmst = jnp.mod(gmst_rad[1:] - gmst_rad[:-1], 2.0 * jnp.pi)
-
-    def motion(j, k, tau):
-        sub = jax.tree_util.tree_map(lambda x: x[j] if jnp.ndim(x) and x.shape[0] == n_sat else x, model)
-        t = t_s[k] + tau * (t_s[k + 1] - t_s[k])
-        r = ecef_positions(sub, (offset_s[j] + t)[:, None], jnp.zeros(1, t.dtype), deep_space)[:, 0]
-        return teme_to_ecef(r, gmst_rad[k] + tau * dgmst[k])
-
-    return motion
 
 
 SAT_BUCKET = 64
@@ -273,9 +257,10 @@ def coverage(
 
     ref = times[0]
     offset_s = jnp.pad(jnp.asarray(time_offsets(epochs, ref)), (0, n_pad))
-    # Sample times plus the window end (one step after the last sample), which closes the last step.
-    end = times[-1] + np.timedelta64(int(round(step_s * 1e9)), "ns")
-    times_ext = np.concatenate([times, [end]])
+    # Sample times plus the window end (one step after the last sample), which closes the
+    # last step, and one more sample at each side for the interpolation inside the steps.
+    step_td = np.timedelta64(int(round(step_s * 1e9)), "ns")
+    times_ext = np.concatenate([[times[0] - step_td], times, [times[-1] + step_td, times[-1] + 2 * step_td]])
     t_all = (times_ext.astype(np.int64) - ref.astype(np.int64)).astype(np.float64) / 1e9
     gmst_all = gmst82(*jd2_from_datetime64(times_ext))  # float64 on the host, whatever the device dtype
     area = jnp.asarray(grid.cell_area_fraction())
@@ -293,8 +278,9 @@ def coverage(
     with _progress(n_t, f"{n_sat} sats", progress) as bar:
         for start in range(0, n_t, steps):
             stop = min(start + steps, n_t)
-            # steps + 1 samples: sample start + steps ends the chunk's last step (padding repeats the end).
-            idx = np.minimum(np.arange(start, start + steps + 1), n_t)
+            # Samples start - 1 .. start + steps + 1: sample start + steps ends the chunk's last
+            # step, the outer two feed the interpolation (t_all has them at both window ends).
+            idx = np.minimum(np.arange(start, start + steps + 3), n_t + 2)
             valid = np.arange(start, start + steps) < n_t
             out = _chunk_step(
                 model, state, timed, offset_s, jnp.asarray(t_all[idx]), jnp.asarray(gmst_all[idx]),
@@ -360,4 +346,6 @@ def coverage(
         sat_position_ecef=positions,
         elevation_sweep_deg=sweep,
         attrs={**base_attrs, **(attrs or {})},
+        earth_model=earth_model,
+        timing=timing,
     )

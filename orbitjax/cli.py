@@ -71,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
                         "or one stage (none)")
     r.add_argument("--min-elevation", type=float, metavar="DEG",
                    help="with --tle: minimum elevation in degrees (default: the scenario's shells' value)")
+    r.add_argument("--earth-model", choices=["wgs84", "sphere"], default="wgs84",
+                   help="wgs84: geodetic grid latitudes, elevation from the ellipsoid normal (as STK, TAT-C); "
+                        "sphere: geocentric latitudes on a 6371.0088 km sphere (default: %(default)s)")
+    r.add_argument("--timing", choices=["exact", "sampled"], default="exact",
+                   help="exact: coverage starts/ends timed inside each step, gaps shorter than a step found; "
+                        "sampled: each sample stands for its whole step (default: %(default)s)")
     r.add_argument("--elevation-sweep", metavar="DEG,DEG,...",
                    help="also compute the figures of merit for these elevation masks (min_elevation dimension)")
     raster = r.add_mutually_exclusive_group()
@@ -235,7 +241,8 @@ def _cmd_run(args) -> int:
         print(f"  wrote {path} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
 
     run(scenario, out, save_raster=args.save_raster, elevation_sweep_deg=sweep,
-        progress=False if args.quiet else None, on_stage=on_stage, max_memory=args.max_memory)
+        progress=False if args.quiet else None, on_stage=on_stage, max_memory=args.max_memory,
+        earth_model=args.earth_model, timing=args.timing)
     _print_summary(rows)
     return 0
 

@@ -68,6 +68,8 @@ def stage_datasets(
     save_raster: bool | None = None,
     elevation_sweep_deg=None,
     progress: bool | None = None,
+    earth_model: str = "wgs84",
+    timing: str = "exact",
 ) -> Iterator[tuple[Stage, "xarray.Dataset"]]:  # noqa: F821
     """Yield ``(stage, dataset)`` for every stage of a scenario, computing lazily.
 
@@ -98,6 +100,8 @@ def stage_datasets(
             save_raster=raster,
             elevation_sweep_deg=elevation_sweep_deg,
             progress=progress,
+            earth_model=earth_model,
+            timing=timing,
             attrs=_stage_attrs(scenario, stage),
             **kwargs,
         )
@@ -190,6 +194,8 @@ def run(
     progress: bool | None = None,
     on_stage=None,
     max_memory: int | str | None = None,
+    earth_model: str = "wgs84",
+    timing: str = "exact",
 ) -> list[Path]:
     """Compute every stage of ``scenario`` and write one NetCDF file per stage.
 
@@ -203,6 +209,8 @@ def run(
       on_stage: optional callback ``on_stage(stage, dataset, path)`` after each write.
       max_memory: refuse runs estimated above this many bytes (or a size like '8GB');
         default: the memory available now.
+      earth_model, timing: as in :func:`orbitjax.coverage` (WGS84 geodetic grid and
+        event-timed figures by default; ``"sphere"`` / ``"sampled"`` reproduce orbitjax 0.1).
 
     Before any work: the scenario is checked, the memory estimated
     (:func:`estimate_run_memory`), the folder's lock taken (refusing a concurrent
@@ -233,7 +241,8 @@ def run(
     with OutputLock(out_dir):
         remove_stale_temporaries(out_dir, names + [MANIFEST_NAME])
         for (stage, ds), name in zip(stage_datasets(scenario, save_raster=save_raster,
-                                                    elevation_sweep_deg=elevation_sweep_deg, progress=progress), names):
+                                                    elevation_sweep_deg=elevation_sweep_deg, progress=progress,
+                                                    earth_model=earth_model, timing=timing), names):
             path = write_netcdf(ds, out_dir / name)
             paths.append(path)
             write_manifest(out_dir, paths, complete=len(paths) == len(stages), **info)

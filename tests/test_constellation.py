@@ -172,11 +172,18 @@ def test_launch_plane_unreachable_inclination(site_lat, inc):
 EDGE_RAD = 1e-5
 
 
-def _brute_counts(r_tsx, min_el_rad, lat_deg, lon_deg):
+def _brute_counts(r_tsx, min_el_rad, lat_deg, lon_deg, earth_model="wgs84"):
     lat = np.radians(lat_deg)[:, None]
     lon = np.radians(lon_deg)[None, :]
     ghat = np.stack(np.broadcast_arrays(np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)), -1)
-    g = MEAN_R * ghat
+    if earth_model == "sphere":
+        g = MEAN_R * ghat
+    else:  # geodetic (h = 0) on WGS84, ghat the ellipsoid normal (NIMA TR8350.2 Eq. 4-14)
+        f = 1.0 / 298.257223563
+        e2 = f * (2.0 - f)
+        n = 6378.137 / np.sqrt(1.0 - e2 * np.sin(lat) ** 2)
+        g = np.stack(np.broadcast_arrays(n * np.cos(lat) * np.cos(lon), n * np.cos(lat) * np.sin(lon),
+                                         n * (1.0 - e2) * np.sin(lat)), -1)
     n_t, n_s, _ = r_tsx.shape
     counts = np.zeros((n_t,) + ghat.shape[:2], np.int64)
     edge = np.zeros(counts.shape, bool)
@@ -189,7 +196,8 @@ def _brute_counts(r_tsx, min_el_rad, lat_deg, lon_deg):
     return counts, edge
 
 
-def test_analysis_coverage_matches_brute_force():
+@pytest.mark.parametrize("earth_model", ["wgs84", "sphere"])
+def test_analysis_coverage_matches_brute_force(earth_model):
     c = from_elements(
         a_km=[RE_WGS84 + 550.0, RE_WGS84 + 1200.0, 26560.0],
         e=[0.0, 0.001, 0.1],
@@ -201,7 +209,7 @@ def test_analysis_coverage_matches_brute_force():
         min_elevation_deg=[10.0, 25.0, 5.0],
     )
     times = EPOCH + np.arange(5) * np.timedelta64(10, "m") + np.timedelta64(3, "h")
-    ds = coverage(c, times, resolution_deg=5.0, progress=False)
+    ds = coverage(c, times, resolution_deg=5.0, progress=False, earth_model=earth_model)
 
     pos = ds["sat_position_ecef"].values  # (time, sat, 3) float32
     assert pos.shape == (5, 3, 3)
@@ -212,7 +220,7 @@ def test_analysis_coverage_matches_brute_force():
     lat, lon = ds["lat"].values, ds["lon"].values
     np.testing.assert_allclose(lat, -90 + 2.5 + 5 * np.arange(36))
     np.testing.assert_allclose(lon, -180 + 2.5 + 5 * np.arange(72))
-    want, edge = _brute_counts(pos, np.radians([10.0, 25.0, 5.0]), lat, lon)
+    want, edge = _brute_counts(pos, np.radians([10.0, 25.0, 5.0]), lat, lon, earth_model)
     assert int(edge.sum()) <= 2, int(edge.sum())
     got = ds["visible_count"].values
     assert got.shape == want.shape

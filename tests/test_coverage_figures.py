@@ -56,21 +56,28 @@ def shell():
                            min_elevation_deg=20, epoch="2025-01-01T00:00:00", shell="S")
 
 
-def test_streamed_figures_do_not_depend_on_chunking_or_raster(shell):
+@pytest.mark.parametrize("timing", ["sampled", "exact"])
+def test_streamed_figures_do_not_depend_on_chunking_or_raster(shell, timing):
     times = time_grid("2025-01-01T00:00:00", 5400, 60)
-    ref = orbitjax.coverage(shell, times, resolution_deg=5.0, chunk_steps=times.size, progress=False)
+    kw = dict(resolution_deg=5.0, progress=False, timing=timing)
+    ref = orbitjax.coverage(shell, times, chunk_steps=times.size, **kw)
     for steps, raster in ((1, False), (7, True), (13, False)):
-        ds = orbitjax.coverage(shell, times, resolution_deg=5.0, chunk_steps=steps, save_raster=raster, progress=False)
+        ds = orbitjax.coverage(shell, times, chunk_steps=steps, save_raster=raster, **kw)
         for name in ("percent_time_covered", "percent_time_covered_n", "gap_count", "max_gap_s", "mean_gap_s",
                      "mean_response_time_s", "longest_coverage_s", "time_to_first_coverage_s"):
-            np.testing.assert_array_equal(ds[name].values, ref[name].values, err_msg=f"{name} chunk={steps}")
+            if timing == "sampled" or name in ("gap_count", "percent_time_covered_n"):
+                np.testing.assert_array_equal(ds[name].values, ref[name].values, err_msg=f"{name} chunk={steps}")
+            else:  # event times solved per step: equal up to float rounding of the chunk's shapes
+                np.testing.assert_allclose(ds[name].values, ref[name].values, rtol=1e-9, atol=1e-6,
+                                           err_msg=f"{name} chunk={steps}")
         # A float sum per time step: equal up to summation order.
         np.testing.assert_allclose(ds.coverage_fraction.values, ref.coverage_fraction.values, rtol=1e-13)
         assert ("visible_count" in ds) == raster
-    # The streamed figures equal the figures of the stored raster reduced in one go.
-    whole = merit_from_raster(ref.visible_count.values, MeritConfig(n_assets=(1, 2, 3, 4), step_s=60.0))
-    np.testing.assert_allclose(ref.percent_time_covered.values, np.asarray(whole["percent_time_covered"]))
-    np.testing.assert_array_equal(ref.max_gap_s.values, np.asarray(whole["max_gap_s"]))
+    if timing == "sampled":
+        # The streamed figures equal the figures of the stored raster reduced in one go.
+        whole = merit_from_raster(ref.visible_count.values, MeritConfig(n_assets=(1, 2, 3, 4), step_s=60.0))
+        np.testing.assert_allclose(ref.percent_time_covered.values, np.asarray(whole["percent_time_covered"]))
+        np.testing.assert_array_equal(ref.max_gap_s.values, np.asarray(whole["max_gap_s"]))
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -82,9 +89,9 @@ def test_coverage_never_increases_as_the_mask_rises(shell, masks):
     assert list(ds.min_elevation.values) == masks
     for name in ("percent_time_covered", "mean_multiplicity", "longest_coverage_s", "coverage_fraction"):
         v = ds[name].values
-        assert np.all(np.diff(v, axis=0) <= 1e-12), name
+        assert np.all(np.diff(v, axis=0) <= 1e-6), name  # event times: root-finding tolerance
     assert np.all(np.diff(ds.percent_time_covered_n.values, axis=0) <= 1e-12)
-    assert np.all(np.diff(ds.max_gap_s.values, axis=0) >= 0)
+    assert np.all(np.diff(ds.max_gap_s.values, axis=0) >= -1e-6)
 
 
 def test_catalogue_stages_by_launch_match_the_designed_scenario():

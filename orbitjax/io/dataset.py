@@ -49,12 +49,12 @@ VARIABLE_ATTRS = {
     },
     "longest_coverage_s": {"long_name": "longest continuous coverage interval", "units": "s"},
     "min_elevation_deg": {"long_name": "minimum elevation for visibility", "units": "degree"},
-    "area_weight": {"long_name": "fraction of the sphere's area in the cell", "units": "1"},
+    "area_weight": {"long_name": "fraction of the Earth's surface area in the cell", "units": "1"},
 }
 
 COORD_ATTRS = {
     TIME: {"standard_name": "time", "long_name": "time (UTC)", "axis": "T", "units_metadata": "leap_seconds: none"},
-    LAT: {"standard_name": "latitude", "long_name": "cell-centre latitude (geocentric, spherical Earth)",
+    LAT: {"standard_name": "latitude", "long_name": "cell-centre geodetic latitude (WGS84)",
           "units": "degrees_north", "axis": "Y"},
     LON: {"standard_name": "longitude", "long_name": "cell-centre longitude", "units": "degrees_east", "axis": "X"},
     SAT: {"long_name": "satellite name", "cf_role": "timeseries_id"},
@@ -96,8 +96,16 @@ def coverage_dataset(
     sat_position_ecef: np.ndarray | None = None,
     elevation_sweep_deg: tuple[float, ...] | None = None,
     attrs: dict | None = None,
+    earth_model: str = "wgs84",
+    timing: str = "exact",
 ) -> xr.Dataset:
     """Wrap coverage results in a CF Dataset.
+
+    ``earth_model`` ("wgs84" or "sphere") sets what ``lat`` means (geodetic on the
+    WGS84 ellipsoid, or geocentric on a sphere); ``timing`` ("exact" or "sampled")
+    is recorded on each figure of merit (``timing`` attribute: "event" for the
+    figures computed from access times found inside each step, "sampled" for those
+    from the samples).
 
     Shapes: times (time,), coverage_fraction (time,) or (min_elevation, time);
     figures (lat, lon) each (with a leading min_elevation axis when a sweep is
@@ -134,8 +142,19 @@ def coverage_dataset(
             ds[name].attrs.update(a)
     for name in ds.data_vars:
         ds[name].attrs.update(VARIABLE_ATTRS.get(name, {}))
+    if earth_model == "sphere":
+        ds[LAT].attrs["long_name"] = "cell-centre latitude (geocentric, spherical Earth)"
+    for name in figures:
+        ds[name].attrs["timing"] = "event" if timing == "exact" and name in EVENT_TIMED else "sampled"
     ds.attrs.update({"Conventions": CONVENTIONS, **(attrs or {})})
     return ds
+
+
+EVENT_TIMED = frozenset({
+    "percent_time_covered", "gap_count", "max_gap_s", "mean_gap_s", "time_to_first_coverage_s",
+    "mean_response_time_s", "longest_coverage_s",
+})
+"""Figures computed from access times inside each step in ``timing="exact"`` mode; the others are sampled."""
 
 
 def propagation_dataset(

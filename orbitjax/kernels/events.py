@@ -273,6 +273,26 @@ def _over_list(flags, batch: int, body, carry):
     return jax.lax.while_loop(lambda c: c[0] * batch < count, step, (jnp.int32(0), carry))[1]
 
 
+def cubic_motion(r_ext_km):
+    """Motion between samples by cubic Lagrange interpolation through four consecutive samples.
+
+    ``r_ext_km`` (sat, T + 3, 3) holds the samples from one before the first step
+    to one after the last: step ``k`` runs from ``r_ext[:, k + 1]`` to
+    ``r_ext[:, k + 2]``. Returns ``motion(j, k, tau) -> (n, 3)``. For LEO at 60 s
+    steps the interpolation error is about (omega dt)^4 r / 100, ~1 m (vs ~0.3 km
+    for linear interpolation), i.e. < 1 ms in a crossing time; no propagator runs
+    inside the event solver, so it compiles small and runs fast.
+    """
+
+    def motion(j, k, tau):
+        x = tau[..., None]
+        w = (-x * (x - 1.0) * (x - 2.0) / 6.0, (x + 1.0) * (x - 1.0) * (x - 2.0) / 2.0,
+             -(x + 1.0) * x * (x - 2.0) / 2.0, (x + 1.0) * x * (x - 1.0) / 6.0)
+        return sum(wi * r_ext_km[j, k + i] for i, wi in enumerate(w))
+
+    return motion
+
+
 def interpolated_motion(r_ecef_km):
     """Motion between samples by normalised linear interpolation of the sampled positions.
 

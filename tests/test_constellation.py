@@ -209,7 +209,8 @@ def test_analysis_coverage_matches_brute_force(earth_model):
         min_elevation_deg=[10.0, 25.0, 5.0],
     )
     times = EPOCH + np.arange(5) * np.timedelta64(10, "m") + np.timedelta64(3, "h")
-    ds = coverage(c, times, resolution_deg=5.0, progress=False, earth_model=earth_model)
+    # Sampled figures: the percent of time below is checked against the sampled brute-force counts.
+    ds = coverage(c, times, resolution_deg=5.0, progress=False, earth_model=earth_model, timing="sampled")
 
     pos = ds["sat_position_ecef"].values  # (time, sat, 3) float32
     assert pos.shape == (5, 3, 3)
@@ -228,9 +229,20 @@ def test_analysis_coverage_matches_brute_force(earth_model):
     assert same.all(), np.argwhere(~same)[:5]
     assert want.max() >= 1 and want.sum() > 100  # non-trivial case
 
-    # Area weights: zone between latitude edges, (sin b - sin a) / 2 / n_lon.
+    # Area weights: zone between latitude edges, (sin b - sin a) / 2 / n_lon on the sphere; on
+    # WGS84 the surface element M N cos(lat) dlat (meridian and prime-vertical radii) integrated numerically.
     edges = np.radians(np.arange(-90, 91, 5.0))
-    w = np.diff(np.sin(edges)) / 2 / lon.size
+    if earth_model == "sphere":
+        w = np.diff(np.sin(edges)) / 2 / lon.size
+    else:
+        f = 1.0 / 298.257223563
+        e2 = f * (2.0 - f)
+        phi = np.linspace(-np.pi / 2, np.pi / 2, 360_001)
+        dens = (1 - e2) * np.cos(phi) / (1 - e2 * np.sin(phi) ** 2) ** 2  # M N cos(lat) / a^2
+        cum = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(phi))])
+        zone = np.diff(np.interp(edges, phi, cum))
+        w = zone / zone.sum() / lon.size
+        np.testing.assert_allclose(ds["area_weight"].values, w, rtol=1e-8)
     covered = want > 0
     frac = np.einsum("tij,i->t", covered.astype(float), w)
     slack = np.einsum("tij,i->t", edge.astype(float), w)  # area of unjudged cells

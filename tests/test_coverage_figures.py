@@ -122,9 +122,15 @@ def test_catalogue_requires_min_elevation():
 
 
 def test_single_sample_window_uses_the_given_step(shell):
-    ds = orbitjax.coverage(shell, ["2025-01-01T00:00:00"], step_s=60.0, resolution_deg=10.0, progress=False)
+    ds = orbitjax.coverage(shell, ["2025-01-01T00:00:00"], step_s=60.0, resolution_deg=10.0, progress=False,
+                           timing="sampled")
     assert ds.attrs["time_step_s"] == 60.0
     assert set(np.unique(ds.max_gap_s.values)) <= {0.0, 60.0}
+    # Event-timed: the one step [t0, t0 + 60 s] is the window; gaps lie inside it.
+    ds = orbitjax.coverage(shell, ["2025-01-01T00:00:00"], step_s=60.0, resolution_deg=10.0, progress=False)
+    assert np.all((ds.max_gap_s.values >= 0) & (ds.max_gap_s.values <= 60.0 + 1e-9))
+    np.testing.assert_allclose(ds.percent_time_covered.values / 100 * 60 + ds.mean_gap_s.fillna(0).values
+                               * ds.gap_count.values, 60.0, rtol=1e-9)
     with pytest.raises(ValueError, match="needs step_s"):
         orbitjax.coverage(shell, ["2025-01-01T00:00:00"], resolution_deg=10.0)
 

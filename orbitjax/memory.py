@@ -14,6 +14,10 @@ The estimate follows what :func:`orbitjax.coverage` allocates
   gaps, sums; float64/int32);
 - on the host, when stored: the raster ``time * lat * lon * 2 B`` (int16) and the
   positions ``time * sat * 12 B`` (float32); the coverage fraction ``time * 8 B``;
+- event timing (the default ``timing="exact"``), per cell-step and mask: the
+  packed sums at the samples and over the swept footprints (int64), their
+  decoded counts and ids, the per-step timings and the event index lists:
+  :data:`EVENT_BYTES_PER_CELL_STEP`;
 - a fixed :data:`BASE_BYTES` for the interpreter, JAX and XLA's compiled code.
 
 It is an upper estimate (a chunk's temporaries are not all live at once).
@@ -28,6 +32,7 @@ import re
 from dataclasses import dataclass
 
 BASE_BYTES = 400 * 2**20
+EVENT_BYTES_PER_CELL_STEP = 160
 DIFF_BYTES_PER_CELL = 8
 INTERVAL_BYTES = 60
 MERIT_BYTES_PER_CELL = 120
@@ -74,7 +79,8 @@ def estimate_bytes(size: RunSize) -> dict[str, int]:
     steps = max(1, min(s.chunk_steps, s.n_times))
     cells = s.n_lat * s.n_lon
     parts = {
-        "chunk": steps * (s.n_masks * (2 * cells * DIFF_BYTES_PER_CELL + cells * 2) + s.n_sat * rows * INTERVAL_BYTES),
+        "chunk": steps * (s.n_masks * (2 * cells * DIFF_BYTES_PER_CELL + cells * 2 + cells * EVENT_BYTES_PER_CELL_STEP)
+                          + s.n_sat * rows * INTERVAL_BYTES),
         "satellites": s.n_sat * (SAT_BYTES + steps * SAT_STEP_BYTES),
         "merit": cells * s.n_masks * MERIT_BYTES_PER_CELL + s.n_times * s.n_masks * 8,
         "raster": s.n_times * cells * 2 if s.save_raster else 0,

@@ -1,10 +1,11 @@
 """Area-weighted summaries of coverage rasters: global and zonal means, one-stage tables.
 
-Every mean here weights a cell by its exact area on the sphere. A cell between
-latitudes a < b spanning ``dlon`` degrees of longitude covers
-``(sin b - sin a) / 2 * dlon / 360`` of the sphere (the area of a spherical zone,
-cut in longitude), the same as :meth:`orbitjax.kernels.grid.Grid.cell_area_fraction`
-on a global grid. Optional extra weights (e.g. a population raster) and masks
+Every mean here weights a cell by its exact area: on the WGS84 ellipsoid for
+geodetic grids (the default; ellipsoid zones from Snyder's authalic ``q``), on the
+sphere for orbitjax's spherical model (``lat`` long_name says geocentric), where a
+cell between latitudes a < b spanning ``dlon`` degrees covers
+``(sin b - sin a) / 2 * dlon / 360``; the same as
+:meth:`orbitjax.kernels.grid.Grid.cell_area_fraction` on a global grid. Optional extra weights (e.g. a population raster) and masks
 (e.g. the land fraction of :mod:`orbitjax.landmask`) multiply the area weight.
 
 NaN cells of the field are left out of both the weighted sum and the sum of
@@ -25,7 +26,8 @@ import numpy as np
 import xarray as xr
 
 from .io.dataset import LAT, LON, MIN_ELEVATION, SAT, TIME
-from .kernels.grid import Grid
+from .kernels.earth import WGS84
+from .kernels.grid import Grid, _authalic_q
 
 __all__ = [
     "area_mean",
@@ -84,21 +86,33 @@ def _resolution(lat: np.ndarray, lon: np.ndarray) -> tuple[float, float]:
     return (dlat if dlat is not None else dlon), (dlon if dlon is not None else dlat)
 
 
-def area_weights(lat: Any, lon: Any) -> xr.DataArray:
-    """(lat,) fraction of the sphere's area in one cell of each row of a regular grid.
+def area_weights(lat: Any, lon: Any, earth_model: str = "wgs84") -> xr.DataArray:
+    """(lat,) fraction of the Earth's area in one cell of each row of a regular grid.
 
     ``lat``/``lon`` are ascending, regularly spaced cell centres in degrees; cell
-    edges are half a step either side (clipped to +-90). On a global grid this
-    equals ``Grid(d).cell_area_fraction()`` and sums to 1 over all cells.
+    edges are half a step either side (clipped to +-90). ``earth_model`` "wgs84"
+    (geodetic latitudes, ellipsoid zones) or "sphere" (geocentric latitudes). On a
+    global grid this equals ``Grid(d, earth_model).cell_area_fraction()`` and sums
+    to 1 over all cells.
     """
     lat = np.asarray(lat, np.float64)
     lon = np.asarray(lon, np.float64)
     dlat, dlon = _resolution(lat, lon)
     a = np.radians(np.clip(lat - dlat / 2, -90.0, 90.0))
     b = np.radians(np.clip(lat + dlat / 2, -90.0, 90.0))
-    w = (np.sin(b) - np.sin(a)) / 2.0 * (dlon / 360.0)
+    if earth_model == "sphere":
+        zone = (np.sin(b) - np.sin(a)) / 2.0
+    else:
+        e = np.sqrt(WGS84.flattening * (2.0 - WGS84.flattening))
+        zone = (_authalic_q(b, e) - _authalic_q(a, e)) / (2.0 * _authalic_q(np.pi / 2, e))
+    w = zone * (dlon / 360.0)
     return xr.DataArray(w, dims=(LAT,), coords={LAT: lat}, name="area_weight",
-                        attrs={"long_name": "fraction of the sphere's area in the cell", "units": "1"})
+                        attrs={"long_name": "fraction of the Earth's surface area in the cell", "units": "1"})
+
+
+def _earth_model_of(da: xr.DataArray) -> str:
+    """"sphere" when the lat coordinate says geocentric (orbitjax's sphere model), else "wgs84"."""
+    return "sphere" if "geocentric" in str(da[LAT].attrs.get("long_name", "")) else "wgs84"
 
 
 def _normalise_lon(lon: np.ndarray) -> np.ndarray:
@@ -136,7 +150,7 @@ def _aligned(field: Any, da: xr.DataArray, what: str) -> xr.DataArray:
 
 def _total_weight(da: xr.DataArray, weights: Any, mask: Any) -> xr.DataArray:
     _check_dims(da, "the field")
-    w = area_weights(da[LAT].values, da[LON].values).broadcast_like(da[LON]).transpose(LAT, LON)
+    w = area_weights(da[LAT].values, da[LON].values, _earth_model_of(da)).broadcast_like(da[LON]).transpose(LAT, LON)
     if weights is not None:
         w = w * _aligned(weights, da, "weights")
     if mask is not None:

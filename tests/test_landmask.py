@@ -78,13 +78,18 @@ def test_aggregation_conserves_area_weighted_mean(res):
 
 
 def test_aggregation_is_block_area_mean():
-    # Brute force one 2 deg cell: rows of 0.25 deg weighted by sin b - sin a.
+    # Brute force one 2 deg cell: rows of 0.25 deg weighted by their WGS84 zone areas
+    # (geodetic rows), the surface element M N cos(lat) dlat integrated with scipy quad.
+    from scipy import integrate
+
     fine = land_fraction(0.25)
     coarse = land_fraction(2.0)
     i, j = 60, 100  # 30..32 N, 20..22 E
     rows = slice(8 * i, 8 * i + 8)
     edges = np.radians(-90.0 + 0.25 * np.arange(8 * i, 8 * i + 9))
-    w = np.diff(np.sin(edges))
+    e2 = (1 / 298.257223563) * (2 - 1 / 298.257223563)
+    dens = lambda p: np.cos(p) / (1 - e2 * np.sin(p) ** 2) ** 2  # noqa: E731
+    w = np.array([integrate.quad(dens, a, b, epsabs=0, epsrel=1e-13)[0] for a, b in zip(edges[:-1], edges[1:])])
     expected = (fine[rows, 8 * j : 8 * j + 8] * w[:, None]).sum() / (w.sum() * 8)
     assert coarse[i, j] == pytest.approx(expected, rel=1e-14)
 

@@ -21,15 +21,19 @@ from orbitjax.summaries import (
 DEG = np.pi / 180.0
 
 
-def field(res, values=None, seed=0):
+def field(res, values=None, seed=0, earth_model="sphere"):
+    """A (lat, lon) field; its lat attributes say geocentric (sphere) unless earth_model is wgs84."""
     g = Grid(res)
     if values is None:
         values = np.random.default_rng(seed).uniform(0, 100, (g.n_lat, g.n_lon))
-    return xr.DataArray(values, dims=(LAT, LON), coords={LAT: g.lat_deg, LON: g.lon_deg}, name="f")
+    da = xr.DataArray(values, dims=(LAT, LON), coords={LAT: g.lat_deg, LON: g.lon_deg}, name="f")
+    if earth_model == "sphere":
+        da[LAT].attrs["long_name"] = "cell-centre latitude (geocentric, spherical Earth)"
+    return da
 
 
 def stage_dataset(res=5.0, seed=0, ptc=None, sweep=None, attrs=None, n_time=12):
-    g = Grid(res)
+    g = Grid(res, "sphere")
     rng = np.random.default_rng(seed)
     lead = () if sweep is None else (len(sweep),)
     shape = lead + (g.n_lat, g.n_lon)
@@ -44,6 +48,7 @@ def stage_dataset(res=5.0, seed=0, ptc=None, sweep=None, attrs=None, n_time=12):
         area_weight=g.cell_area_fraction(),
         sat_names=np.array(["S1", "S2", "S3"]),
         min_elevation_deg=np.full(3, 35.0),
+        earth_model="sphere",
         coverage_fraction=rng.uniform(0, 1, lead + (n_time,)),
         figures=figs,
         n_assets=(1, 2),
@@ -57,16 +62,31 @@ def stage_dataset(res=5.0, seed=0, ptc=None, sweep=None, attrs=None, n_time=12):
 
 
 @pytest.mark.parametrize("res", [0.25, 1.0, 2.5, 15.0])
-def test_area_weights_match_grid(res):
-    g = Grid(res)
-    w = area_weights(g.lat_deg, g.lon_deg)
+@pytest.mark.parametrize("earth_model", ["wgs84", "sphere"])
+def test_area_weights_match_grid(res, earth_model):
+    g = Grid(res, earth_model)
+    w = area_weights(g.lat_deg, g.lon_deg, earth_model)
     np.testing.assert_allclose(w.values, g.cell_area_fraction(), rtol=1e-13)
     assert float(w.sum()) * g.n_lon == pytest.approx(1.0, rel=1e-13)
 
 
+@pytest.mark.parametrize("res", [1.0, 10.0])
+def test_wgs84_area_mean_vs_quadrature(res):
+    # Independent: integrate the ellipsoid's surface element M N cos(lat) dlat with scipy quad.
+    f_ = 1.0 / 298.257223563
+    e2 = f_ * (2.0 - f_)
+    dens = lambda p: (1 - e2) * np.cos(p) / (1 - e2 * np.sin(p) ** 2) ** 2  # noqa: E731
+    g = Grid(res, "wgs84")
+    row = np.array([integrate.quad(dens, (la - res / 2) * DEG, (la + res / 2) * DEG, epsabs=0, epsrel=1e-13)[0]
+                    for la in g.lat_deg])
+    f = field(res, seed=4, earth_model="wgs84")
+    expected = (f.values * row[:, None]).sum() / (row.sum() * g.n_lon)
+    assert float(area_mean(f)) == pytest.approx(expected, rel=1e-11)
+
+
 @pytest.mark.parametrize("res", [1.0, 5.0])
 def test_constant_field(res):
-    assert float(area_mean(field(res, np.full((Grid(res).n_lat, Grid(res).n_lon), 3.25)))) == pytest.approx(
+    assert float(area_mean(field(res, np.full((Grid(res, "sphere").n_lat, Grid(res, "sphere").n_lon), 3.25)))) == pytest.approx(
         3.25, rel=1e-14
     )
 
@@ -75,7 +95,7 @@ def test_constant_field(res):
 def test_area_mean_vs_quadrature(res):
     # Independent: integrate cos(lat) over each row with scipy quad, 4 pi steradians in all.
     f = field(res, seed=3)
-    g = Grid(res)
+    g = Grid(res, "sphere")
     row = np.array([integrate.quad(np.cos, (la - res / 2) * DEG, (la + res / 2) * DEG, epsabs=0, epsrel=1e-13)[0]
                     for la in g.lat_deg])
     cell_sr = row * res * DEG  # steradians per cell of each row
@@ -94,7 +114,7 @@ def test_band_gives_spherical_zone_fraction(a, b):
 
 def test_weights_and_mask_brute_force():
     res = 5.0
-    g = Grid(res)
+    g = Grid(res, "sphere")
     f = field(res, seed=1)
     rng = np.random.default_rng(2)
     pop = rng.uniform(0, 1e6, f.shape)
@@ -114,7 +134,7 @@ def test_weights_and_mask_brute_force():
 
 def test_nan_cells_excluded():
     res = 10.0
-    g = Grid(res)
+    g = Grid(res, "sphere")
     f = field(res, seed=4)
     holes = np.random.default_rng(5).uniform(size=f.shape) < 0.3
     a = np.broadcast_to(g.cell_area_fraction()[:, None], f.shape)
@@ -208,7 +228,7 @@ def _fine_population(res_fine, seed=12, lon_0_360=False):
 
 
 def test_regrid_same_grid_passthrough():
-    g = Grid(10.0)
+    g = Grid(10.0, "sphere")
     pop = _fine_population(10.0)
     out = regrid_weights(pop, g.lat_deg, g.lon_deg)
     np.testing.assert_array_equal(out.values, pop.values)
@@ -219,7 +239,7 @@ def test_regrid_same_grid_passthrough():
 
 @pytest.mark.parametrize("lon_0_360", [False, True])
 def test_regrid_nested_conserves_total(lon_0_360):
-    g = Grid(5.0)
+    g = Grid(5.0, "sphere")
     pop = _fine_population(1.0, lon_0_360=lon_0_360)
     out = regrid_weights(pop, g.lat_deg, g.lon_deg)
     assert out.dims == (LAT, LON) and out.shape == (g.n_lat, g.n_lon)
@@ -232,7 +252,7 @@ def test_regrid_nested_conserves_total(lon_0_360):
 
 
 def test_regrid_intensive_area_weighted_mean():
-    g = Grid(10.0)
+    g = Grid(10.0, "sphere")
     fine = _fine_population(2.0)
     out = regrid_weights(fine, g.lat_deg, g.lon_deg, extensive=False)
     # area-weighted means conserve the area-weighted global mean
@@ -242,7 +262,7 @@ def test_regrid_intensive_area_weighted_mean():
 
 
 def test_regrid_from_netcdf_path_and_aliases(tmp_path):
-    g = Grid(10.0)
+    g = Grid(10.0, "sphere")
     pop = _fine_population(5.0).rename({LAT: "latitude", LON: "longitude"})
     path = tmp_path / "pop.nc"
     xr.Dataset({"population": pop, "other": xr.DataArray([1, 2], dims="x")}).to_netcdf(path)
@@ -255,7 +275,7 @@ def test_regrid_from_netcdf_path_and_aliases(tmp_path):
 
 
 def test_regrid_errors():
-    g = Grid(5.0)
+    g = Grid(5.0, "sphere")
     pop = _fine_population(1.0)
     with pytest.raises(ValueError, match=r"missing \['lat', 'lon'\], found \['y', 'x'\]"):
         regrid_weights(pop.rename({LAT: "y", LON: "x"}), g.lat_deg, g.lon_deg)
@@ -282,7 +302,7 @@ def test_regrid_errors():
 
 
 def test_continuous_band():
-    g = Grid(5.0)
+    g = Grid(5.0, "sphere")
     ptc = np.full((g.n_lat, g.n_lon), 99.0)
     assert continuous_band(field(5.0, ptc)) is None
     ptc[4:7] = 100.0  # -70..-55
@@ -300,7 +320,7 @@ def test_continuous_band():
 
 def test_summary_table_values():
     res = 1.0
-    g = Grid(res)
+    g = Grid(res, "sphere")
     land = land_fraction(res)
     ptc = np.where(np.abs(g.lat_deg)[:, None] < 30, 100.0, 100.0 * land)  # 30 S..30 N fully covered
     ds = stage_dataset(res=res, ptc=ptc)

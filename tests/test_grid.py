@@ -45,7 +45,7 @@ def test_cell_area_fractions_sum_to_one(res):
 
 @pytest.mark.parametrize("res", GOOD)
 def test_row_area_is_zone_area(res):
-    grid = make_grid(res)
+    grid = make_grid(res, "sphere")
     area = grid.cell_area_fraction()
     for i in range(grid.n_lat):
         a = math.radians(-90.0 + i * res)
@@ -56,6 +56,27 @@ def test_row_area_is_zone_area(res):
         assert area[i] == pytest.approx(expected, rel=1e-9, abs=1e-16)
     # Hemispheres are symmetric.
     np.testing.assert_allclose(area, area[::-1], rtol=1e-9)
+
+
+@pytest.mark.parametrize("res", [1.0, 5.0])
+def test_wgs84_row_area_is_ellipsoid_zone_area(res):
+    # Independent: the ellipsoid's surface element M N cos(lat) dlat integrated with scipy quad
+    # (NIMA TR8350.2: M = a (1 - e2) / W^3, N = a / W, W = sqrt(1 - e2 sin^2 lat)).
+    from scipy import integrate
+
+    f = 1.0 / 298.257223563
+    e2 = f * (2.0 - f)
+    dens = lambda p: (1 - e2) * math.cos(p) / (1 - e2 * math.sin(p) ** 2) ** 2  # noqa: E731
+    total = integrate.quad(dens, -math.pi / 2, math.pi / 2, epsabs=0, epsrel=1e-13)[0]
+    grid = make_grid(res)
+    area = grid.cell_area_fraction()
+    for i in range(grid.n_lat):
+        a, b = math.radians(-90.0 + i * res), math.radians(-90.0 + (i + 1) * res)
+        expected = integrate.quad(dens, a, b, epsabs=0, epsrel=1e-13)[0] / total / grid.n_lon
+        assert area[i] == pytest.approx(expected, rel=1e-9, abs=1e-16)
+    # Flatter near the poles (larger radius of curvature): a polar geodetic row holds more area
+    # than the same row of a sphere.
+    assert area[0] > make_grid(res, "sphere").cell_area_fraction()[0]
 
 
 @pytest.mark.parametrize("res", GOOD)

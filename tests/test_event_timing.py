@@ -61,7 +61,7 @@ def elevation_margin(r, cell, up, sin_eps):
     return np.sum(d * up, -1) / np.linalg.norm(d, axis=-1) - sin_eps
 
 
-def reference_intervals(motion, cells, ups, sin_eps, window_s, sample_s=5.0):
+def reference_intervals(motion, cells, ups, sin_eps, window_s, sample_s=10.0):
     """Per cell, the access intervals [rise, set] (s) of every satellite, clipped to the window.
 
     Elevations every ``sample_s`` bracket each crossing, which is then bisected to
@@ -106,7 +106,7 @@ def reference_intervals(motion, cells, ups, sin_eps, window_s, sample_s=5.0):
     rising = np.concatenate([rising, np.ones(n_new, bool), np.zeros(n_new, bool)])
     lo = np.concatenate([lo, t[pk_ - 1][up_], tp[up_]])
     hi = np.concatenate([hi, tp[up_], t[pk_ + 1][up_]])
-    for _ in range(16):  # 10 s / 2**16 = 0.15 ms
+    for _ in range(16):  # 10 s (20 s around a peak) / 2**16 < 0.3 ms
         mid = 0.5 * (lo + hi)
         rm = motion(s_idx, mid[:, None])[:, 0]
         v = elevation_margin(rm, cells[c_idx], ups[c_idx], sin_eps[s_idx]) >= 0

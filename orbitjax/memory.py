@@ -31,6 +31,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from .kernels.grid import Grid
+
 BASE_BYTES = 400 * 2**20
 EVENT_BYTES_PER_CELL_STEP = 160
 DIFF_BYTES_PER_CELL = 8
@@ -65,11 +67,11 @@ class RunSize:
 
     @property
     def n_lat(self) -> int:
-        return int(round(180.0 / self.resolution_deg))
+        return Grid(self.resolution_deg).n_lat
 
     @property
     def n_lon(self) -> int:
-        return 2 * self.n_lat
+        return Grid(self.resolution_deg).n_lon
 
 
 def estimate_bytes(size: RunSize) -> dict[str, int]:

@@ -36,6 +36,7 @@ import numpy as np
 
 from .catalog import Satellites
 from .constellation import Constellation
+from .io.dataset import VARIABLE_ATTRS as _VARIABLE_ATTRS
 from .io.sites import Sites, as_sites
 from .kernels.access import (
     DIP,
@@ -80,16 +81,9 @@ _VARIABLE_ATTRS = {
     "open_at_end": {"long_name": "pass still in progress at the window end (set is the window end)"},
     "n_passes": {"long_name": "passes of all satellites over the site", "units": "1"},
     "pass_count": {"long_name": "passes of the satellite over the site", "units": "1"},
-    "percent_time_covered": {"long_name": "percent of time with at least one satellite above the mask", "units": "percent"},
-    "gap_count": {"long_name": "number of coverage gaps (edge gaps included)", "units": "1"},
-    "max_gap_s": {"long_name": "longest coverage gap", "units": "s"},
-    "mean_gap_s": {"long_name": "mean coverage gap duration", "units": "s"},
-    "time_to_first_coverage_s": {"long_name": "time from window start to first coverage", "units": "s"},
-    "mean_response_time_s": {
-        "long_name": "mean response time: expected wait for coverage from a uniform random request time",
-        "units": "s",
-    },
-    "longest_coverage_s": {"long_name": "longest continuous coverage interval", "units": "s"},
+    # The figures of merit share the coverage files' names and attributes.
+    **{k: _VARIABLE_ATTRS[k] for k in ("percent_time_covered", "gap_count", "max_gap_s", "mean_gap_s",
+                                      "time_to_first_coverage_s", "mean_response_time_s", "longest_coverage_s")},
     "lat": {"standard_name": "latitude", "long_name": "geodetic latitude (WGS84)", "units": "degrees_north"},
     "lon": {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east"},
     "alt_m": {"long_name": "height above the WGS84 ellipsoid", "units": "m"},

@@ -19,13 +19,14 @@ times them inside the step, cell by cell, without a satellites x cells product:
    list (static shapes; an overflow count is returned so the caller can retry
    with a larger capacity).
 3. **Exact crossing times.** For each listed cell-step and each satellite in
-   view at either end, the satellite moves between its two sampled Earth-fixed
-   positions along the normalised linear interpolation (direction
-   ``(1-tau) r_k + tau r_k+1`` normalised, radius interpolated linearly; over a
-   60 s LEO step it differs from the propagated orbit by < 0.3 km, i.e. < 0.05 s
-   in the crossing time) and the elevation margin ``(s - c) . n - |s - c| sin(eps)``
-   is solved for its root by the Illinois variant of regula falsi (Dowell &
-   Jarratt 1971), bracketed by the step.
+   view at either end, the satellite moves along the cubic Lagrange
+   interpolation of its four surrounding Earth-fixed samples
+   (:func:`cubic_motion`; ~1 m for LEO at 60 s steps, < 1 ms in a crossing
+   time) and the elevation margin ``(s - c) . n - |s - c| sin(eps)`` is solved
+   for its root by the Illinois variant of regula falsi (Dowell & Jarratt 1971),
+   bracketed by the step. Passes between samples: a swept-footprint scatter
+   names candidate satellites, an exact arc-distance test filters them, and a
+   golden-section search finds the peak and then the two crossings.
 
 The result per cell-step is ``(X, A)``: the cell is covered on ``[0, X]`` (the
 satellites in view at the step start, until the last of them sets) and on
@@ -36,7 +37,8 @@ Approximations, counted and reported: when three or more satellites all set (or
 all rise) within one step, their order is not resolved and the crossing is put at
 mid-step; a hand-over among three or more satellites is taken as covered all
 step; a satellite that rises and sets between two samples at a cell seen by no
-satellite at either sample (a pass shorter than the step) is not found.
+satellite at either sample is not resolved when three or more satellites
+may pass there; two passes between the same two samples are merged.
 """
 
 from __future__ import annotations
@@ -239,9 +241,8 @@ class StepTiming(NamedTuple):
       trail_start: (T, lat, lon) A: covered on [A, 1] (1 when uncovered at the end).
       brief_start, brief_end: (T, lat, lon) P, Q: covered on [P, Q] by satellites in
         view at neither sample, strictly between X and A (P >= Q: none).
-      n_listed: () cell-steps timed; n_overflow: () cell-steps that did not fit the
-        capacity (their timing is the sampled one; rerun with a larger capacity);
-        n_approx: () cell-steps with an unresolved crossing (put at mid-step).
+      n_listed: () cell-steps timed; n_approx: () cell-steps with an unresolved
+        crossing (put at mid-step) or an unresolved or merged pass between samples.
     """
 
     lead_end: jax.Array
@@ -249,7 +250,6 @@ class StepTiming(NamedTuple):
     brief_start: jax.Array
     brief_end: jax.Array
     n_listed: jax.Array
-    n_overflow: jax.Array
     n_approx: jax.Array
 
 
@@ -489,6 +489,5 @@ def step_timing_with(motion, packed, swept, min_elevation_rad, *, layout: IdLayo
         brief_start=p_all.reshape(n_t, n_lat, n_lon),
         brief_end=q_all.reshape(n_t, n_lat, n_lon),
         n_listed=n_need,
-        n_overflow=jnp.zeros((), jnp.int32),
         n_approx=jnp.sum(approx, dtype=jnp.int32),
     )

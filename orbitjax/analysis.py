@@ -30,7 +30,7 @@ from .kernels.coverage import (
     swept_intervals,
 )
 from .kernels.earth import MEAN_RADIUS_KM
-from .kernels.events import cubic_motion, decode_counts, id_layout, packed_payload, step_timing_with
+from .kernels.events import cubic_motion, decode_counts, id_layout, packed_payload, step_timing
 from .kernels.grid import Grid, make_grid
 from .kernels.merit import (
     MeritConfig, merit_finalize, merit_init, merit_update, timed_finalize, timed_init, timed_update,
@@ -91,7 +91,7 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
             sweep = swept_intervals(r, min_el_rad[e], grid=grid, n_rows=n_rows_swept,
                                     max_step_angle_rad=step_angle, radius_km=radius_km)
             swept = scatter_intervals(*sweep, payload, grid=grid)  # (T, lat, lon)
-            st = step_timing_with(motion, packed, swept, min_el_rad[e], layout=layout, grid=grid,
+            st = step_timing(motion, packed, swept, min_el_rad[e], layout=layout, grid=grid,
                                   capacity=capacity, radius_km=radius_km)
             counts.append(decode_counts(packed[:n_t], layout).astype(jnp.int16))
             timings.append(st[:4])

@@ -148,8 +148,7 @@ def estimate_run_memory(
     """
     from .analysis import SAT_BUCKET, STORE_LIMIT_BYTES, default_chunk_steps  # noqa: PLC0415
     from .constellation import Constellation  # noqa: PLC0415
-    from .kernels.coverage import footprint_half_angle, rows_per_footprint  # noqa: PLC0415
-    from .kernels.earth import MEAN_RADIUS_KM  # noqa: PLC0415
+    from .kernels.coverage import footprint_lat_span, rows_per_footprint  # noqa: PLC0415
     from .kernels.grid import make_grid  # noqa: PLC0415
     from .memory import RunSize, check_memory  # noqa: PLC0415
     from .propagation import max_radius_km  # noqa: PLC0415
@@ -172,7 +171,7 @@ def estimate_run_memory(
         else:
             el = float(scenario.catalog.get("min_elevation_deg", 0.0))
         r_max = float(np.nanmax(np.atleast_1d(max_radius_km(sats))))
-        lam = float(footprint_half_angle(r_max, np.radians(el), MEAN_RADIUS_KM)) if np.isfinite(r_max) else np.pi
+        lam = float(footprint_lat_span(r_max, np.radians(el))) if np.isfinite(r_max) else np.pi
         n_rows = rows_per_footprint(grid, max(lam, 0.0))
         n_pad = n_sat + (-n_sat % SAT_BUCKET)
         steps = int(a.chunk_steps or default_chunk_steps(n_pad, n_rows, grid, n_masks))

@@ -112,9 +112,8 @@ def parse_sites_csv(text: str, source: str = "<sites>") -> Sites:
     Raises:
       ValueError: ``{source}, line {n}: ...`` for the first bad line.
     """
-    names, lat, lon, alt = [], [], [], []
+    rows: dict[str, tuple] = {}
     lines = text.splitlines()
-    seen: dict[str, int] = {}
     for n, line in enumerate(lines, start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
@@ -124,7 +123,7 @@ def parse_sites_csv(text: str, source: str = "<sites>") -> Sites:
             fields = next(csv.reader([stripped], skipinitialspace=True))
         except csv.Error as exc:
             raise ValueError(f"{where}: {exc}; expected {CSV_TEMPLATE}, got {line!r}") from None
-        if not names and fields and fields[0].strip().lower() == "name":
+        if not rows and fields and fields[0].strip().lower() == "name":
             continue  # header
         if len(fields) not in (3, 4):
             raise ValueError(f"{where}: {len(fields)} fields; expected {CSV_TEMPLATE}, got {line!r}")
@@ -132,17 +131,10 @@ def parse_sites_csv(text: str, source: str = "<sites>") -> Sites:
         la = _number(fields[1], "latitude", where, line)
         lo = _number(fields[2], "longitude", where, line)
         al = _number(fields[3], "height", where, line) if len(fields) == 4 and fields[3].strip() else 0.0
-        _check_site(where, name, la, lo, al)
-        if name in seen:
-            raise ValueError(f"{where}: site name {name!r} already used on line {seen[name]}; names must be unique")
-        seen[name] = n
-        names.append(name)
-        lat.append(la)
-        lon.append(lo)
-        alt.append(al)
-    if not names:
+        _add_site(rows, where, f"on line {n}", name, la, lo, al)
+    if not rows:
         raise ValueError(f"{source}: no sites found; expected lines {CSV_TEMPLATE}")
-    return Sites(np.array(names), np.array(lat), np.array(lon), np.array(alt))
+    return _sites(rows)
 
 
 def parse_sites_geojson(text: str, source: str = "<sites>") -> Sites:
@@ -167,8 +159,7 @@ def parse_sites_geojson(text: str, source: str = "<sites>") -> Sites:
     else:
         kind = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
         raise ValueError(f"{source}: top-level type {kind!r}; expected a GeoJSON FeatureCollection of Point features")
-    names, lat, lon, alt = [], [], [], []
-    seen: set[str] = set()
+    rows: dict[str, tuple] = {}
     for k, feature in enumerate(features):
         where = f"{source}: feature {k}"
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
@@ -186,17 +177,25 @@ def parse_sites_geojson(text: str, source: str = "<sites>") -> Sites:
         name = str(name).strip()
         lo, la = float(coords[0]), float(coords[1])
         al = float(coords[2]) if len(coords) == 3 else 0.0
-        _check_site(where, name, la, lo, al)
-        if name in seen:
-            raise ValueError(f"{where}: site name {name!r} appears twice; names must be unique")
-        seen.add(name)
-        names.append(name)
-        lat.append(la)
-        lon.append(lo)
-        alt.append(al)
-    if not names:
+        _add_site(rows, where, f"by feature {k}", name, la, lo, al)
+    if not rows:
         raise ValueError(f"{source}: no Point features found")
-    return Sites(np.array(names), np.array(lat), np.array(lon), np.array(alt))
+    return _sites(rows)
+
+
+def _add_site(rows: dict, where: str, origin: str, name: str, lat: float, lon: float, alt_m: float) -> None:
+    """Check one site and add it to ``rows`` (name -> (origin, lat, lon, alt_m)); names must be unique."""
+    _check_site(where, name, lat, lon, alt_m)
+    if name in rows:
+        raise ValueError(f"{where}: site name {name!r} already used {rows[name][0]} (it appears twice); "
+                         "names must be unique")
+    rows[name] = (origin, lat, lon, alt_m)
+
+
+def _sites(rows: dict) -> Sites:
+    """:class:`Sites` from ``_add_site`` rows, in insertion order."""
+    _, lat, lon, alt = (np.array(c) for c in zip(*rows.values()))
+    return Sites(np.array(list(rows)), lat.astype(np.float64), lon.astype(np.float64), alt.astype(np.float64))
 
 
 def read_sites(path: str | os.PathLike) -> Sites:

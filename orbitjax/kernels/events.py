@@ -43,7 +43,6 @@ may pass there; two passes between the same two samples are merged.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -134,15 +133,6 @@ def cell_geometry(grid: Grid, radius_km: float):
     n = WGS84_A_KM / np.sqrt(1.0 - WGS84_E2 * sl * sl)
     point = np.stack(np.broadcast_arrays(n * cl * np.cos(lon), n * cl * np.sin(lon), n * (1.0 - WGS84_E2) * sl), -1)
     return point, normal
-
-
-def _position(r0, r1, tau):
-    """Normalised linear interpolation between two Earth-fixed positions (..., 3), radius linear."""
-    p = (1.0 - tau)[..., None] * r0 + tau[..., None] * r1
-    n0 = jnp.linalg.norm(r0, axis=-1)
-    n1 = jnp.linalg.norm(r1, axis=-1)
-    rad = (1.0 - tau) * n0 + tau * n1
-    return p * (rad / jnp.linalg.norm(p, axis=-1))[..., None]
 
 
 def _arc_distance(r0, r1, point):
@@ -299,7 +289,7 @@ def cubic_motion(r_ext_km):
     the position of satellite ``j`` at fraction ``tau`` of step ``k`` (all (n,));
     the four samples are gathered once per satellite-step, not per evaluation. For
     LEO at 60 s steps the interpolation error is about (omega dt)^4 r / 100, ~1 m
-    (vs ~0.3 km for linear interpolation), i.e. < 1 ms in a crossing time.
+    (vs ~0.3 km for a normalised linear one), i.e. < 1 ms in a crossing time.
     """
 
     def motion(j, k):
@@ -318,29 +308,7 @@ def cubic_motion(r_ext_km):
     return motion
 
 
-def interpolated_motion(r_ecef_km):
-    """Motion between samples by normalised linear interpolation of the sampled positions.
-
-    Returns ``motion(j, k) -> pos`` as :func:`cubic_motion`. Over a 60 s LEO step
-    it departs from the orbit by up to ~0.3 km; prefer :func:`cubic_motion`.
-    """
-
-    def motion(j, k):
-        r0, r1 = r_ecef_km[j, k], r_ecef_km[j, k + 1]
-        return lambda tau: _position(r0, r1, tau)
-
-    return motion
-
-
-@partial(jax.jit, static_argnames=("layout", "grid", "capacity", "radius_km", "iterations"))
-def step_timing(packed, swept, r_ecef_km, min_elevation_rad, *, layout: IdLayout, grid: Grid, capacity: int,
-                radius_km: float = 6371.0088, iterations: int = 6) -> StepTiming:
-    """:func:`step_timing_with` the :func:`interpolated_motion` of the samples (jitted)."""
-    return step_timing_with(interpolated_motion(r_ecef_km), packed, swept, min_elevation_rad, layout=layout,
-                            grid=grid, capacity=capacity, radius_km=radius_km, iterations=iterations)
-
-
-def step_timing_with(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, grid: Grid, capacity: int,
+def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, grid: Grid, capacity: int,
                      radius_km: float = 6371.0088, iterations: int = 6) -> StepTiming:
     """Coverage start/end times inside each of the T steps between T + 1 samples.
 
@@ -351,7 +319,8 @@ def step_timing_with(motion, packed, swept, min_elevation_rad, *, layout: IdLayo
         whose footprint may touch the cell at some time in the step.
       motion: ``motion(j, k) -> pos`` with ``pos(tau) -> (n, 3)`` the Earth-fixed
         position (km) of satellite ``j`` at fraction ``tau`` of step ``k`` (all (n,)):
-        :func:`cubic_motion` or :func:`interpolated_motion` of the samples.
+        :func:`cubic_motion` of the samples. Call it inside ``jax.jit`` (the
+        coverage chunk step does).
       min_elevation_rad: (sat,) masks.
       layout: the payload's :class:`IdLayout`.
       grid: the grid (its Earth model sets cell centres and normals).

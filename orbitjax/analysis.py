@@ -64,8 +64,9 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
                 n_rows_swept, step_angle):
     """One chunk: propagate, count per mask, fold into the figures of merit.
 
-    Shapes: offset_s/real (sat,), t_s/gmst_rad (T + 1,) (the last sample is the
-    end of the chunk's last step), valid (T,), min_el_rad (E, sat), area (lat,).
+    Shapes: offset_s/real (sat,), t_s/gmst_rad (T + 3,) (samples from one before
+    the chunk's first step to one after the end of its last), valid (T,),
+    min_el_rad (E, sat), area (lat,).
     Returns the new sampled and timed states, counts of mask 0 (T, lat, lon)
     int16, coverage fraction (E, T), positions (T, sat, 3) float32, the number
     of failed (NaN) satellite-steps among the real satellites and valid steps,
@@ -92,7 +93,7 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
                                     max_step_angle_rad=step_angle, radius_km=radius_km)
             swept = scatter_intervals(*sweep, payload, grid=grid)  # (T, lat, lon)
             st = step_timing(motion, packed, swept, min_el_rad[e], layout=layout, grid=grid,
-                                  capacity=capacity, radius_km=radius_km)
+                             capacity=capacity, radius_km=radius_km)
             counts.append(decode_counts(packed[:n_t], layout).astype(jnp.int16))
             timings.append(st[:4])
             stats = stats + jnp.stack([st.n_listed, st.n_approx])
@@ -194,7 +195,11 @@ def coverage(
     Peak memory: per chunk about ``chunk_steps * (n_lat * 2 n_lon * 2 B + sat * rows * 40 B)``
     on the device (the int16 difference array and the footprint intervals; ~2 MB per
     step for the full Kuiper constellation at 1 deg), plus the figures-of-merit state,
-    about 60 B per cell and mask; none of it grows with the window. On the host,
+    about 60 B per cell and mask; none of it grows with the window. Event timing
+    (the default) uses int64 difference arrays (8 B instead of 2 B a cell; chunks
+    shrink to keep ~48 MB), and about 160 B per cell-step of work arrays for the
+    event solver (``orbitjax.memory``; the 30-day figure below is for the sampled
+    mode of orbitjax 0.1 and was not re-measured). On the host,
     ``save_raster`` adds ``time * lat * lon * 2 B`` and ``save_positions``
     ``time * sat * 12 B``. Measured: 30 days at 60 s on a 0.5 deg grid without them
     peaks at 577 MB RSS, the same as 1 day (benchmarks/RESULTS.md).

@@ -66,7 +66,7 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
 
     Shapes: offset_s/real (sat,), t_s/gmst_rad (T + 3,) (samples from one before
     the chunk's first step to one after the end of its last), valid (T,),
-    min_el_rad (E, sat), area (lat,).
+    min_el_rad (E, sat), area (lat,) or (lat, lon) (weights summing to 1 over the grid).
     Returns the new sampled and timed states, counts of mask 0 (T, lat, lon)
     int16, coverage fraction (E, T), positions (T, sat, 3) float32, the number
     of failed (NaN) satellite-steps among the real satellites and valid steps,
@@ -105,8 +105,11 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
             coverage_counts(r[:, :n_t], min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km)
             for e in range(min_el_rad.shape[0])
         ])
-    covered_per_row = jnp.sum(counts > 0, axis=-1, dtype=jnp.int32)  # (E, T, lat)
-    fraction = covered_per_row.astype(area.dtype) @ area
+    if area.ndim == 1:  # weights separable by row (the globe, a box)
+        covered_per_row = jnp.sum(counts > 0, axis=-1, dtype=jnp.int32)  # (E, T, lat)
+        fraction = covered_per_row.astype(area.dtype) @ area
+    else:  # (lat, lon) weights: a polygon region's cells by their area inside it
+        fraction = jnp.sum(jnp.where(counts > 0, area, 0.0), axis=(-2, -1))
     state = merit_update(state, jnp.swapaxes(counts, 0, 1), merit_config, valid)
     return state, timed, counts[0], fraction, jnp.swapaxes(r[:, :n_t], 0, 1).astype(jnp.float32), failed, stats
 
@@ -156,8 +159,9 @@ def coverage(
     timing: str = "exact",
     radius_km: float = MEAN_RADIUS_KM,
     attrs: dict | None = None,
+    region=None,
 ):
-    """Coverage counts and figures of merit of ``satellites`` on a global grid.
+    """Coverage counts and figures of merit of ``satellites`` on a global or regional grid.
 
     Args:
       satellites: a designed :class:`Constellation` (Kepler + J2) or a
@@ -188,6 +192,16 @@ def coverage(
         N-asset coverage (N >= 2) and multiplicity are sampled either way.
       radius_km: radius of the spherical Earth (``earth_model="sphere"`` only).
       attrs: extra global attributes.
+      region: None (the globe), a box ``(south, north, west, east)`` in degrees
+        (cell edges; ``resolution_deg`` must divide it; it may cross the
+        antimeridian, e.g. ``(-10, 10, 170, -170)``), a country name or ISO code
+        of the bundled Natural Earth layer, a GeoJSON/shapefile path, a shapely
+        polygon or an :class:`orbitjax.regions.Region`. Only the box's cells are
+        computed (work and memory follow the box, ``orbitjax.kernels.coverage``).
+        A polygon is analysed on its bounding box snapped to the grid; the
+        variable ``region_fraction(lat, lon)`` holds each cell's area fraction
+        inside it, which weighs ``coverage_fraction`` and
+        :func:`orbitjax.region_summary`.
 
     Returns:
       xarray.Dataset (schema in ``orbitjax.io.dataset``).
@@ -220,7 +234,16 @@ def coverage(
         raise ValueError(f"step_s = {step_s} must be a positive number of seconds")
     if timing not in ("exact", "sampled"):
         raise ValueError(f"timing must be 'exact' or 'sampled', got {timing!r}")
-    grid = make_grid(resolution_deg, earth_model)
+    if region is not None:
+        from .regions import as_region, cell_fraction  # noqa: PLC0415 (shapely only for regions)
+
+        region = as_region(region)
+        grid = make_grid(resolution_deg, earth_model, region=region.grid_box(resolution_deg))
+        inside = None if region.geometry is None else cell_fraction(region.geometry, grid)
+        if inside is not None and not np.any(inside > 0):
+            raise ValueError(f"region {region.name!r} covers no area of its {resolution_deg:g} deg grid")
+    else:
+        grid, inside = make_grid(resolution_deg, earth_model), None
     n_sat = len(satellites)
     if n_sat == 0:
         raise ValueError("no satellites to analyse")
@@ -268,7 +291,14 @@ def coverage(
     times_ext = np.concatenate([[times[0] - step_td], times, [times[-1] + step_td, times[-1] + 2 * step_td]])
     t_all = (times_ext.astype(np.int64) - ref.astype(np.int64)).astype(np.float64) / 1e9
     gmst_all = gmst82(*jd2_from_datetime64(times_ext))  # float64 on the host, whatever the device dtype
-    area = jnp.asarray(grid.cell_area_fraction())
+    row_area = grid.cell_area_fraction()
+    if grid.is_global:  # cell areas as fractions of the globe sum to 1
+        area = jnp.asarray(row_area)
+    elif inside is None:  # a box: rows weigh their share of its area
+        area = jnp.asarray(row_area / (row_area.sum() * grid.n_lon))
+    else:
+        w = row_area[:, None] * inside
+        area = jnp.asarray(w / w.sum())
     model, min_el = _pad_sats(model, jnp.asarray(np.radians(masks)), n_pad)
     real = jnp.arange(n_sat + n_pad) < n_sat
     state = merit_init((n_masks, grid.n_lat, grid.n_lon), merit_config)
@@ -338,6 +368,9 @@ def coverage(
         "time_step_s": step_s,
         "grid_resolution_deg": grid.resolution_deg,
     }
+    if region is not None:
+        base_attrs.update({"region_name": region.name, "region_box_deg": np.asarray(grid.box, np.float64),
+                           "region_source": region.source})
     return coverage_dataset(
         times=times,
         lat_deg=grid.lat_deg,
@@ -354,4 +387,6 @@ def coverage(
         attrs={**base_attrs, **(attrs or {})},
         earth_model=earth_model,
         timing=timing,
+        region_fraction=inside,
+        regional=region is not None,
     )

@@ -50,6 +50,7 @@ VARIABLE_ATTRS = {
     "longest_coverage_s": {"long_name": "longest continuous coverage interval", "units": "s"},
     "min_elevation_deg": {"long_name": "minimum elevation for visibility", "units": "degree"},
     "area_weight": {"long_name": "fraction of the Earth's surface area in the cell", "units": "1"},
+    "region_fraction": {"long_name": "fraction of the cell's area inside the region's polygon", "units": "1"},
 }
 
 COORD_ATTRS = {
@@ -98,6 +99,8 @@ def coverage_dataset(
     attrs: dict | None = None,
     earth_model: str = "wgs84",
     timing: str = "exact",
+    region_fraction: np.ndarray | None = None,
+    regional: bool = False,
 ) -> xr.Dataset:
     """Wrap coverage results in a CF Dataset.
 
@@ -111,6 +114,9 @@ def coverage_dataset(
     figures (lat, lon) each (with a leading min_elevation axis when a sweep is
     given, and n_assets before lat/lon for ``percent_time_covered_n``);
     visible_count (time, lat, lon); sat_position_ecef (time, sat, 3) in km.
+    ``regional``: the grid is a region's box (``coverage_fraction`` is then the
+    fraction of the region); ``region_fraction`` (lat, lon): each cell's area
+    fraction inside the region's polygon.
     """
     sweep = elevation_sweep_deg is not None
     lead = (MIN_ELEVATION,) if sweep else ()
@@ -122,6 +128,8 @@ def coverage_dataset(
     for name, values in figures.items():
         dims = lead + ((N_ASSETS,) if name == "percent_time_covered_n" else ()) + (LAT, LON)
         data_vars[name] = (dims, np.asarray(values))
+    if region_fraction is not None:
+        data_vars["region_fraction"] = ((LAT, LON), np.asarray(region_fraction, np.float64))
     if visible_count is not None:
         data_vars["visible_count"] = ((TIME, LAT, LON), np.asarray(visible_count, np.int16))
     if sat_position_ecef is not None:
@@ -144,6 +152,8 @@ def coverage_dataset(
         ds[name].attrs.update(VARIABLE_ATTRS.get(name, {}))
     if earth_model == "sphere":
         ds[LAT].attrs["long_name"] = "cell-centre latitude (geocentric, spherical Earth)"
+    if regional:
+        ds["coverage_fraction"].attrs["long_name"] = "area-weighted fraction of the region seeing at least one satellite"
     for name in figures:
         ds[name].attrs["timing"] = "event" if timing == "exact" and name in EVENT_TIMED else "sampled"
     ds.attrs.update({"Conventions": CONVENTIONS, **(attrs or {})})

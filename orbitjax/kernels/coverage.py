@@ -1,4 +1,4 @@
-"""Coverage counts on a global lat/lon grid: how many satellites each cell sees.
+"""Coverage counts on a global or regional lat/lon grid: how many satellites each cell sees.
 
 Two Earth models (``Grid.earth_model``), both exact and both footprint-following.
 
@@ -39,8 +39,19 @@ a difference array of doubled width (so intervals crossing the antimeridian need
 no special case). A cumulative sum along longitude and a fold of the two halves
 give the per-cell sums.
 
-Memory per call: the (time, sat, rows_per_footprint) interval arrays plus the
-(time, lat, 2 lon) difference array; never time x sat x cells.
+**Regional grids** (``Grid.box``, :func:`orbitjax.kernels.grid.make_grid`): row
+indices count from the box's southern edge and only the box's rows are visited
+(a footprint's first row is clamped to the box); columns count from the box's
+western edge, and each row's interval on the circle of latitude is cut into at
+most two pieces inside the box (the box's columns and the same columns one turn
+away), so a box across the antimeridian needs no special case either. The
+difference array then has the box's width plus one column (no doubling), and
+the cumulative sum runs over the box's columns only. Boxes a full 360 deg wide
+(e.g. a polar cap) use the global doubled-width scatter.
+
+Memory per call: the (time, sat, rows_per_footprint) interval arrays (twice as
+many for a regional box) plus the (time, lat, 2 lon) difference array ((time,
+lat, lon + 1) for a box); never time x sat x cells.
 """
 
 from __future__ import annotations
@@ -163,9 +174,32 @@ def _row_cos_w(g, rows_c, grid: Grid):
     return jnp.where(f_lo >= 0, -2.0, jnp.where(f_hi < 0, 2.0, jnp.maximum(r1, r2)))
 
 
-def _first_row(g, grid: Grid):
+def _row_index(lat_rad, grid: Grid):
+    """Index of the first row whose centre is at or north of ``lat_rad``, clamped to >= 0.
+
+    Rows count from the grid's southern edge (-90 deg, or a box's south). The clamp
+    keeps every row of the grid a footprint reaches within the static number of rows
+    visited when the footprint starts south of the grid.
+    """
     res = np.radians(grid.resolution_deg)
-    return jnp.ceil((g["lat"] - g["span"] + 0.5 * jnp.pi) / res - 0.5).astype(jnp.int32)
+    south = -0.5 * np.pi if grid.south_deg == -90.0 else np.radians(grid.south_deg)
+    return jnp.maximum(jnp.ceil((lat_rad - south) / res - 0.5).astype(jnp.int32), 0)
+
+
+def _first_row(g, grid: Grid):
+    return _row_index(g["lat"] - g["span"], grid)
+
+
+def _column_coord(lon_rad, grid: Grid):
+    """Fractional column of a longitude (column j's centre at j), counted from the grid's western edge.
+
+    On a box it is taken modulo the full circle into [-1/2, 360/d - 1/2).
+    """
+    res = np.radians(grid.resolution_deg)
+    if grid.is_global:
+        return (lon_rad + jnp.pi) / res - 0.5
+    d = lon_rad - np.radians(grid.west_deg)  # in (-2 pi, 2 pi)
+    return jnp.where(d < 0, d + 2.0 * np.pi, d) / res - 0.5
 
 
 def _rows(first, n_rows: int, grid: Grid):
@@ -187,11 +221,41 @@ def _columns(lo, hi, full_row, row_ok, grid: Grid):
     return start, n_cells, row_ok & (n_cells > 0)
 
 
+def _intervals(rows, lo, hi, full_row, row_ok, grid: Grid):
+    """Column intervals of the centres in [lo, hi] (fractional columns) -> (rows, start, n_cells, ok).
+
+    Grids that go all the way round: one interval per row (:func:`_columns`). A
+    box: the arc [lo, hi] of the circle of latitude (at most half a turn either side
+    of its centre) meets the box's columns 0..n-1 in at most two pieces: its copy at
+    [lo, hi] and its copy one turn away (-N when it overhangs the circle's end, +N
+    otherwise, N = 360/d columns). Both are clipped to the box and stacked along the
+    last axis, which doubles: (time, sat, 2 k).
+    """
+    if grid.full_lon:
+        return (rows,) + _columns(lo, hi, full_row, row_ok, grid)
+    n = float(grid.n_lon)
+    turn = grid.n_lon_globe
+
+    def clip(a, b):
+        j0 = jnp.maximum(jnp.ceil(a), 0.0)
+        return j0, jnp.clip(jnp.minimum(jnp.floor(b), n - 1.0) - j0 + 1.0, 0.0, n)
+
+    j0a, na = clip(lo, hi)
+    j0a, na = jnp.where(full_row, 0.0, j0a), jnp.where(full_row, n, na)
+    shift = jnp.where(hi >= turn, -turn, turn)
+    j0b, nb = clip(lo + shift, hi + shift)
+    nb = jnp.where(full_row, 0.0, nb)
+    cat = lambda a, b: jnp.concatenate([a, b], axis=-1)  # noqa: E731
+    start = cat(jnp.minimum(j0a, n), jnp.minimum(j0b, n)).astype(jnp.int32)
+    n_cells = cat(na, nb).astype(jnp.int32)
+    return cat(rows, rows), start, n_cells, cat(row_ok & (na > 0), row_ok & (nb > 0))
+
+
 def _centre_halfwidth(g, cos_w, grid: Grid):
     """Fractional column of the footprint centre and the row half-width in columns (pi/res for a full row)."""
     res = np.radians(grid.resolution_deg)
     full_row = cos_w <= -1.0
-    xc = (g["lon"][..., None] + jnp.pi) / res - 0.5
+    xc = _column_coord(g["lon"], grid)[..., None]
     hw = jnp.where(full_row, jnp.pi, arccos(jnp.clip(cos_w, -1.0, 1.0))) / res
     return xc, hw, full_row
 
@@ -209,14 +273,16 @@ def footprint_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int
       ``rows`` (time, sat, k) int32 row index (clipped into the grid), ``start``
       (time, sat, k) int32 first column in [0, n_lon), ``n_cells`` (time, sat, k)
       int32 interval length (n_lon for a full row) and ``ok`` (time, sat, k) bool,
-      False where the row holds no visible cell.
+      False where the row holds no visible cell. On a box narrower than 360 deg
+      the last axis is 2 k: each row's interval cut to the box, in two pieces
+      (see :func:`_intervals`), each inside [0, n_lon).
     """
     g = _sat_geometry(r_ecef_km, min_elevation_rad, grid, radius_km)
     rows_c, in_grid = _rows(_first_row(g, grid), n_rows, grid)
     cos_w = _row_cos_w(g, rows_c, grid)
     xc, hw, full_row = _centre_halfwidth(g, cos_w, grid)
     row_ok = g["visible"][..., None] & in_grid & (cos_w <= 1.0)
-    return (rows_c,) + _columns(xc - hw, xc + hw, full_row, row_ok, grid)
+    return _intervals(rows_c, xc - hw, xc + hw, full_row, row_ok, grid)
 
 
 def _cap_bound(r_km, min_elevation_rad, grid: Grid, radius_km: float):
@@ -265,7 +331,7 @@ def swept_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int, ma
     lam = _cap_bound(r_max, min_elevation_rad[None, :], grid, radius_km) + 0.5 * max_step_angle_rad + 1e-9
     ok_s = jnp.isfinite(lam) & (lam > 0) & (rr > 0)
     lat = atan2(rt[..., 2], rho)
-    first = jnp.ceil((lat - lam - tilt + 0.5 * jnp.pi) / res - 0.5).astype(jnp.int32)
+    first = _row_index(lat - lam - tilt, grid)
     rows_c, in_grid = _rows(first, n_rows, grid)
     sp = jnp.asarray(np.sin(phi_c), dtype)[rows_c]
     cp = jnp.asarray(np.cos(phi_c), dtype)[rows_c]
@@ -274,22 +340,33 @@ def swept_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int, ma
     den = cp * cs
     cos_w = jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), jnp.where(num <= 0, -2.0, 2.0))
     full_row = cos_w <= -1.0
-    xc = (atan2(rt[..., 1], rt[..., 0])[..., None] + jnp.pi) / res - 0.5
+    xc = _column_coord(atan2(rt[..., 1], rt[..., 0]), grid)[..., None]
     hw = jnp.where(full_row, jnp.pi, arccos(jnp.clip(cos_w, -1.0, 1.0))) / res
     ok = ok_s[..., None] & in_grid & (cos_w <= 1.0)
-    return (rows_c,) + _columns(xc - hw, xc + hw, full_row, ok, grid)
+    return _intervals(rows_c, xc - hw, xc + hw, full_row, ok, grid)
 
 
 def scatter_intervals(rows, start, n_cells, ok, payload, *, grid: Grid):
     """Sum of ``payload`` over the intervals covering each cell: (time, lat, lon) of payload's dtype.
 
     ``payload`` is (sat,) (e.g. ones for counts, packed satellite ids); the sums are
-    exact in integer arithmetic, also modulo overflow of the dtype.
+    exact in integer arithmetic, also modulo overflow of the dtype. On a box
+    narrower than 360 deg the intervals lie inside the box's columns (see
+    :func:`_intervals`): the difference array is (time, lat, lon + 1), rounded up
+    to whole blocks of the cumulative sum.
     """
     n_lat, n_lon = grid.n_lat, grid.n_lon
     n_time = rows.shape[0]
     dtype = payload.dtype
     t_idx = jnp.arange(n_time, dtype=jnp.int32)[:, None, None]
+    if not grid.full_lon:
+        width = -(-(n_lon + 1) // 8) * 8
+        base = (t_idx * n_lat + rows) * width
+        size = n_time * n_lat * width
+        idx = jnp.stack([jnp.where(ok, base + start, size), jnp.where(ok, base + start + n_cells, size)], -1).ravel()
+        p = jnp.broadcast_to(payload[None, :, None], rows.shape)
+        diff = jnp.zeros(size, dtype).at[idx].add(jnp.stack([p, -p], axis=-1).ravel(), mode="drop")
+        return _cumsum_last(diff.reshape(n_time, n_lat, width))[..., :n_lon]
     base = (t_idx * n_lat + rows) * (2 * n_lon)
     size = n_time * n_lat * 2 * n_lon
     idx_on = jnp.where(ok, base + start, size)

@@ -77,6 +77,15 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--timing", choices=["exact", "sampled"], default="exact",
                    help="exact: coverage starts/ends timed inside each step, gaps shorter than a step found; "
                         "sampled: each sample stands for its whole step (default: %(default)s)")
+    target = r.add_mutually_exclusive_group()
+    target.add_argument("--region", metavar="NAME|FILE",
+                        help="analyse a country (Natural Earth name or ISO code, e.g. France, FRA, DE) or the "
+                             "polygons of a GeoJSON/shapefile: its bounding box, cells weighted by their area "
+                             "inside (default: the scenario's [target], else the globe)")
+    target.add_argument("--region-box", metavar="S,N,W,E",
+                        help="analyse a lat/lon box in degrees, e.g. 24,50,-125,-66, or --region-box=-20,10,170,-170 "
+                             "(across the antimeridian; '=' when it starts with a minus); --resolution must divide "
+                             "it, down to 0.01")
     r.add_argument("--elevation-sweep", metavar="DEG,DEG,...",
                    help="also compute the figures of merit for these elevation masks (min_elevation dimension)")
     raster = r.add_mutually_exclusive_group()
@@ -99,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     c.add_argument("directory", help="directory with the stage NetCDF files of one run")
     c.add_argument("--plot", metavar="PNG", help="PNG to write (default: DIRECTORY/compare.png)")
+    c.add_argument("--region", action="append", metavar="NAME|FILE|S,N,W,E",
+                   help="also print per-region figures of every stage for this country (name or ISO code), "
+                        "polygon file or box; repeat for several regions")
 
     e = sub.add_parser(
         "export-tle", help="write TLEs (mean elements, valid checksums) for a scenario's satellites",
@@ -161,9 +173,10 @@ def _fmt(value, spec: str) -> str:
 
 
 def _print_summary(rows: list[dict]) -> None:
-    """The per-stage table: one row per stage, units in the header."""
+    """The per-stage table: one row per stage, units in the header (region-wide figures on a regional run)."""
+    where = "%time regn" if rows and rows[0].get("region") else "%time glob"
     header = (
-        f"{'stage':>5}  {'name':<10} {'sats':>5}  {'mean cov.':>9}  {'%time glob':>10}  {'%time land':>10}"
+        f"{'stage':>5}  {'name':<10} {'sats':>5}  {'mean cov.':>9}  {where:>10}  {'%time land':>10}"
         f"  {'continuous band':>15}  {'max gap':>8}  {'mean resp.':>10}"
     )
     units = f"{'':>5}  {'':<10} {'':>5}  {'(frac.)':>9}  {'(%)':>10}  {'(%)':>10}  {'(deg lat)':>15}  {'(min)':>8}  {'(min)':>10}"
@@ -202,6 +215,8 @@ def _cmd_run(args) -> int:
         changes["resolution_deg"] = args.resolution
     if args.chunk_steps is not None:
         changes["chunk_steps"] = args.chunk_steps
+    if args.region is not None or args.region_box is not None:
+        changes["region"] = _region_arg(args)
     if changes:
         scenario = scenario.with_analysis(**changes)
     if args.tle:
@@ -228,23 +243,61 @@ def _cmd_run(args) -> int:
             raise ValueError(f"--elevation-sweep {args.elevation_sweep!r}: every mask must lie in [0, 90) degrees")
     stages = scenario.stages()  # validates the whole scenario before any work or write
     a = scenario.analysis
+    where = ""
+    if a.region is not None:
+        box = a.region.grid_box(a.resolution_deg)
+        where = f" over {a.region.name} (lat {box[0]:g}..{box[1]:g}, lon {box[2]:g}..{box[3]:g})"
     print(
         f"orbitjax: {scenario.name}: {len(stages)} stages, {a.duration_s / 3600:g} h at {a.step_s:g} s "
-        f"on a {a.resolution_deg:g} deg grid -> {out}/",
+        f"on a {a.resolution_deg:g} deg grid{where} -> {out}/",
         file=sys.stderr,
     )
-    rows = []
+    rows, regional = [], []
     t0 = time.perf_counter()
 
     def on_stage(stage, ds, path):
         rows.append(summary_table(ds))
+        if a.region is not None:
+            from .region_summary import region_summary  # noqa: PLC0415
+
+            regional.append(region_summary(ds).expand_dims(stage=[stage.index]))
         print(f"  wrote {path} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
 
     run(scenario, out, save_raster=args.save_raster, elevation_sweep_deg=sweep,
         progress=False if args.quiet else None, on_stage=on_stage, max_memory=args.max_memory,
         earth_model=args.earth_model, timing=args.timing)
     _print_summary(rows)
+    if regional:
+        import xarray as xr  # noqa: PLC0415
+
+        from .region_summary import region_table  # noqa: PLC0415
+
+        print()
+        print(region_table(xr.concat(regional, dim="stage")), end="")
     return 0
+
+
+def _region_arg(args):
+    """--region NAME|FILE or --region-box S,N,W,E -> an orbitjax.regions.Region."""
+    from .regions import as_region  # noqa: PLC0415
+
+    if args.region_box is not None:
+        try:
+            box = [float(x) for x in args.region_box.split(",")]
+        except ValueError:
+            box = None
+        if box is None or len(box) != 4:
+            raise ValueError(f"--region-box {args.region_box!r}: expected four numbers S,N,W,E in degrees, "
+                             "e.g. 24,50,-125,-66")
+        try:
+            return as_region(tuple(box))
+        except ValueError as exc:
+            raise ValueError(f"--region-box {args.region_box!r}: {exc}") from None
+    try:
+        return as_region(args.region)
+    except ValueError as exc:
+        msg = str(exc)
+        raise ValueError(msg if args.region in msg else f"--region {args.region!r}: {msg}") from None
 
 
 def _cmd_compare(args) -> int:
@@ -252,6 +305,10 @@ def _cmd_compare(args) -> int:
 
     ds = open_stages(args.directory)
     print(compare_table(ds))
+    if args.region or ds.attrs.get("region_name"):
+        from .region_summary import region_summary, region_table  # noqa: PLC0415
+
+        print(region_table(region_summary(ds, [_compare_region(r) for r in args.region] if args.region else None)))
     plot = Path(args.plot) if args.plot else Path(args.directory) / "compare.png"
     try:
         import matplotlib  # noqa: F401, PLC0415 (an optional dependency: the 'plot' extra)
@@ -262,6 +319,17 @@ def _cmd_compare(args) -> int:
     compare_plot(ds, plot)
     print(f"wrote {plot}", file=sys.stderr)
     return 0
+
+
+def _compare_region(text: str):
+    """A --region value of compare: four comma-separated numbers are a box, anything else a name or file."""
+    parts = text.split(",")
+    if len(parts) == 4:
+        try:
+            return tuple(float(p) for p in parts)
+        except ValueError:
+            pass
+    return text
 
 
 def _cmd_export_tle(args) -> int:

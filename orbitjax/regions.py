@@ -82,9 +82,12 @@ class Region:
         return f"Region({self.name!r}, {kind}, box={tuple(round(v, 6) for v in self.box)})"
 
 
-def box_region(box, name: str = "box") -> Region:
-    """A plain lat/lon box region (see :func:`orbitjax.kernels.grid.normalise_box`)."""
-    return Region(name, normalise_box(box))
+def box_region(box, name: str | None = None) -> Region:
+    """A plain lat/lon box region (see :func:`orbitjax.kernels.grid.normalise_box`), named "box S,N,W,E" by default."""
+    b = normalise_box(box)
+    if name is None:
+        name = "box " + ",".join(f"{v:g}" for v in (b[0], b[1], b[2], (b[3] + 180.0) % 360.0 - 180.0 or b[3]))
+    return Region(name, b)
 
 
 def _fold(text: str) -> str:

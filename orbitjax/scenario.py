@@ -129,13 +129,18 @@ class Launch:
 
 @dataclass(frozen=True)
 class Analysis:
-    """The analysis window, time step and grid."""
+    """The analysis window, time step and grid.
+
+    ``region``: None (the globe) or an :class:`orbitjax.regions.Region` (``[target]``):
+    the grid then covers the region's box, at resolutions down to 0.01 deg.
+    """
 
     start: np.datetime64
     duration_s: float
     step_s: float
     resolution_deg: float = 1.0
     chunk_steps: int | None = None
+    region: object = None
 
     def __post_init__(self):
         if not np.isfinite(self.step_s) or self.step_s <= 0:
@@ -144,8 +149,9 @@ class Analysis:
             raise ValueError(f"duration = {self.duration_s} s must be positive")
         if self.step_s > self.duration_s:
             raise ValueError(f"step_s = {self.step_s} is longer than the duration {self.duration_s} s")
-        grid = make_grid(self.resolution_deg)
-        if grid.resolution_deg < MIN_RESOLUTION_DEG:
+        if self.region is not None:
+            self.region.grid(self.resolution_deg)  # the resolution must divide the region's box
+        elif make_grid(self.resolution_deg).resolution_deg < MIN_RESOLUTION_DEG:
             raise ValueError(f"resolution_deg = {self.resolution_deg} is finer than the supported {MIN_RESOLUTION_DEG} deg")
         if self.duration_s / self.step_s > MAX_STEPS:
             raise ValueError(
@@ -392,6 +398,32 @@ def _catalog_launches(specs, where: str) -> dict:
     return out
 
 
+def _target_region(target: dict | None, path: Path):
+    """``[target]`` -> a Region: ``region`` (country name/ISO code, or a polygon file relative to the
+    scenario, with ``feature`` picking one feature) or ``box = [south, north, west, east]``."""
+    if not target:
+        return None
+    from .regions import as_region, file_region  # noqa: PLC0415 (shapely only for regions)
+
+    where = f"{path}: [target]"
+    if ("region" in target) == ("box" in target):
+        raise ScenarioFileError(f"{where}: give exactly one of region = \"NAME\" or box = [south, north, west, east]")
+    if "feature" in target and "region" not in target:
+        raise ScenarioFileError(f"{where}: feature applies to a polygon file given as region")
+    try:
+        if "box" in target:
+            return as_region(tuple(target["box"]))
+        spec = target["region"]
+        file = path.parent / spec
+        if Path(spec).suffix.lower() in (".geojson", ".json", ".shp"):
+            return file_region(file, target.get("feature"))
+        if "feature" in target:
+            raise ValueError(f"feature = {target['feature']!r} needs region to be a polygon file")
+        return as_region(spec)
+    except ValueError as exc:
+        raise ScenarioFileError(f"{where}: {exc}") from None
+
+
 def load_scenario(name_or_path: str | os.PathLike = DEFAULT_SCENARIO) -> Scenario:
     """Read and check a scenario (bundled name or TOML path).
 
@@ -427,6 +459,7 @@ def load_scenario(name_or_path: str | os.PathLike = DEFAULT_SCENARIO) -> Scenari
             step_s=float(a["step_s"]),
             resolution_deg=float(a.get("resolution_deg", 1.0)),
             chunk_steps=a.get("chunk_steps"),
+            region=_target_region(data.get("target"), path),
         )
     except ScenarioFileError:
         raise

@@ -102,6 +102,7 @@ def stage_datasets(
             progress=progress,
             earth_model=earth_model,
             timing=timing,
+            region=a.region,
             attrs=_stage_attrs(scenario, stage),
             **kwargs,
         )
@@ -155,7 +156,7 @@ def estimate_run_memory(
 
     a = scenario.analysis
     n_t = a.times.size
-    grid = make_grid(a.resolution_deg)
+    grid = make_grid(a.resolution_deg) if a.region is None else a.region.grid(a.resolution_deg)
     n_masks = 1 if elevation_sweep_deg is None else len(np.atleast_1d(elevation_sweep_deg))
     raster = scenario.save_raster if save_raster is None else save_raster
     if raster is None:
@@ -175,7 +176,7 @@ def estimate_run_memory(
         n_rows = rows_per_footprint(grid, max(lam, 0.0))
         n_pad = n_sat + (-n_sat % SAT_BUCKET)
         steps = int(a.chunk_steps or default_chunk_steps(n_pad, n_rows, grid, n_masks))
-        size = RunSize(n_sat=n_pad, n_times=n_t, resolution_deg=grid.resolution_deg, n_masks=n_masks,
+        size = RunSize(n_sat=n_pad, n_times=n_t, resolution_deg=grid.resolution_deg, box=grid.box, n_masks=n_masks,
                        save_raster=bool(raster), save_positions=n_t * n_sat * 12 <= STORE_LIMIT_BYTES,
                        chunk_steps=min(steps, n_t), n_rows=n_rows)
         est = check_memory(size, max_memory, what=f"stage {stage.index} ({stage.name})")

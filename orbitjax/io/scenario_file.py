@@ -51,6 +51,7 @@ SCENARIO_TABLES = {
         "launches": (list, False),
     },
     "sites": None,  # free-form names -> SITE_KEYS
+    "target": {"region": (str, False), "box": (list, False), "feature": (str, False)},
 }
 SCENARIO_ARRAYS = {"shells": SHELL_KEYS, "launches": None}
 LAUNCH_KEYS = {

@@ -103,6 +103,9 @@ _PUBLIC = {
     "access": (".site_access", "access"),
     "Sites": (".io.sites", "Sites"),
     "read_sites": (".io.sites", "read_sites"),
+    "regions": (".regions", None),
+    "Region": (".regions", "Region"),
+    "region_summary": (".region_summary", "region_summary"),
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

@@ -308,7 +308,8 @@ def _cmd_compare(args) -> int:
     if args.region or ds.attrs.get("region_name"):
         from .region_summary import region_summary, region_table  # noqa: PLC0415
 
-        print(region_table(region_summary(ds, [_compare_region(r) for r in args.region] if args.region else None)))
+        regions = [_compare_region(r) for r in args.region] if args.region else None
+        print(region_table(region_summary(ds, regions)), end="")
     plot = Path(args.plot) if args.plot else Path(args.directory) / "compare.png"
     try:
         import matplotlib  # noqa: F401, PLC0415 (an optional dependency: the 'plot' extra)

@@ -244,7 +244,13 @@ class StepTiming(NamedTuple):
 
 
 def _compact(flags, extra: int):
-    """Indices of the set entries of a 1-D bool array, in order, padded with zeros to ``size + extra``.
+    """Indices of the set entries of a 1-D bool array, in order, padded with ``size`` to ``size + extra``.
+
+    The padding is out of range on purpose: gathers at it clamp (harmless work in
+    the last batch) and scatters at it are dropped. Padding with a valid index
+    (0) let the idle lanes of the last batch write the old value back over a real
+    event at flat index 0 (cell 0 at a chunk's first step) when both are in one
+    scatter with duplicate indices.
 
     A prefix sum by blocks of 1024 (the blocked scan of the coverage kernel) and
     one scatter: about 3x faster on CPU than ``jnp.nonzero(size=...)``, whose
@@ -258,7 +264,7 @@ def _compact(flags, extra: int):
     offsets = _cumsum_last(totals[None, :])[0] - totals
     pos = (inner + offsets[:, None]).reshape(-1)[:n] - 1
     idx = jnp.where(flags, pos, n + extra)
-    return jnp.zeros(n + extra, jnp.int32).at[idx].set(jnp.arange(n, dtype=jnp.int32), mode="drop")
+    return jnp.full(n + extra, n, jnp.int32).at[idx].set(jnp.arange(n, dtype=jnp.int32), mode="drop")
 
 
 def _over_list(flags, batch: int, body, carry):

@@ -105,7 +105,7 @@ _PUBLIC = {
     "read_sites": (".io.sites", "read_sites"),
     "regions": (".regions", None),
     "Region": (".regions", "Region"),
-    "region_summary": (".region_summary", "region_summary"),
+    "region_summary": (".region_stats", "region_summary"),
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

@@ -258,7 +258,7 @@ def _cmd_run(args) -> int:
     def on_stage(stage, ds, path):
         rows.append(summary_table(ds))
         if a.region is not None:
-            from .region_summary import region_summary  # noqa: PLC0415
+            from .region_stats import region_summary  # noqa: PLC0415
 
             regional.append(region_summary(ds).expand_dims(stage=[stage.index]))
         print(f"  wrote {path} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
@@ -270,7 +270,7 @@ def _cmd_run(args) -> int:
     if regional:
         import xarray as xr  # noqa: PLC0415
 
-        from .region_summary import region_table  # noqa: PLC0415
+        from .region_stats import region_table  # noqa: PLC0415
 
         print()
         print(region_table(xr.concat(regional, dim="stage")), end="")
@@ -306,7 +306,7 @@ def _cmd_compare(args) -> int:
     ds = open_stages(args.directory)
     print(compare_table(ds))
     if args.region or ds.attrs.get("region_name"):
-        from .region_summary import region_summary, region_table  # noqa: PLC0415
+        from .region_stats import region_summary, region_table  # noqa: PLC0415
 
         regions = [_compare_region(r) for r in args.region] if args.region else None
         print(region_table(region_summary(ds, regions)), end="")

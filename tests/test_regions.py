@@ -19,7 +19,7 @@ import xarray as xr
 from scipy.integrate import quad
 
 from orbitjax.kernels.grid import make_grid
-from orbitjax.region_summary import region_summary, region_table
+from orbitjax.region_stats import region_summary, region_table
 from orbitjax.regions import as_region, cell_fraction, country, file_region, polygon_bounds, snap_box
 
 A_KM, F = 6378.137, 1.0 / 298.257223563

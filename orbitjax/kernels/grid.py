@@ -98,7 +98,8 @@ class Grid(NamedTuple):
         return self.west_deg + (np.arange(self.n_lon) + 0.5) * self.resolution_deg
 
     def cell_area_fraction(self) -> np.ndarray:
-        """(lat,) fraction of the Earth's surface in one cell of each row; sums to 1 over the grid.
+        """(lat,) fraction of the Earth's surface in one cell of each row; sums to 1 over a global grid
+        (over a box: the box's share of the Earth).
 
         Sphere: a row between latitudes a < b covers (sin b - sin a) / 2. WGS84: the
         ellipsoid zone between geodetic latitudes a < b covers (q(b) - q(a)) / (2 q(90))

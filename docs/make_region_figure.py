@@ -62,7 +62,7 @@ def main(png=Path(__file__).with_name("region_europe.png")):
     ax.set_title("% of time covered over the day (event-timed)", fontsize=10)
     fig.colorbar(im, ax=ax, shrink=0.8, label="% of time with >= 1 satellite above 35 deg")
     # One instant: the footprints themselves.
-    k = int(ds.visible_count.sum(("lat", "lon")).argmax())
+    k = int(ds.visible_count.sum(("lat", "lon")).values.argmax())
     snap = ds.visible_count.isel(time=k)
     im2 = ax2.pcolormesh(ds.lon, ds.lat, snap, vmin=0, vmax=max(3, int(snap.max())), cmap="magma", shading="auto")
     _borders(ax2)

@@ -125,8 +125,9 @@ def country(name: str) -> Region:
 
     Names match ``NAME``, ``NAME_LONG`` or ``ADMIN`` ignoring case and accents
     ("france", "Russian Federation"); codes match ``ISO_A3``, ``ISO_A2``,
-    ``ADM0_A3`` or ``ISO_A3_EH`` ("FRA", "FR"; Natural Earth 4.1.0 leaves France's
-    and Norway's ISO_A3 at -99, ``ADM0_A3`` still finds them).
+    ``ADM0_A3``, ``ISO_A3_EH`` or ``WB_A2`` ("FRA", "FR"; Natural Earth 4.1.0 leaves
+    France's and Norway's ISO codes at -99: ``ADM0_A3`` finds FRA and NOR, ``WB_A2``
+    FR; Norway has no two-letter code there).
 
     Raises:
       ValueError: unknown name, with the closest names.

@@ -48,7 +48,8 @@ def one(kind: str, steps: int, resolution: float, out: str, timing: str = "exact
     grid = make_grid(resolution, region=region)
     n_pad = len(sats) + (-len(sats) % SAT_BUCKET)
     lam = float(footprint_lat_span(max_radius_km(sats), np.radians(sats.min_elevation_deg.min())))
-    chunk = default_chunk_steps(n_pad, rows_per_footprint(grid, lam), grid, 1, 8 if timing == "exact" else 2)
+    exact = timing == "exact"
+    chunk = default_chunk_steps(n_pad, rows_per_footprint(grid, lam), grid, 1, 8 if exact else 2, exact)
     kw = dict(resolution_deg=resolution, region=region, save_raster=False, save_positions=False, progress=False,
               chunk_steps=chunk, step_s=60.0, timing=timing)
     t0 = time.perf_counter()

@@ -103,6 +103,7 @@ _PUBLIC = {
     "access": (".site_access", "access"),
     "Sites": (".io.sites", "Sites"),
     "read_sites": (".io.sites", "read_sites"),
+    "Gateways": (".constraints", "Gateways"),
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

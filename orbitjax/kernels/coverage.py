@@ -31,6 +31,20 @@ exactly when the central angle ``psi`` from the sub-satellite point satisfies
 ``psi <= lam = arccos(R cos(eps) / r) - eps``, i.e. on the row at latitude ``phi``
 ``cos(dlon) >= (cos(lam) - sin(phi) sin(phi_s)) / (cos(phi) cos(phi_s))``.
 
+**Cone sensors** (``half_angle_rad``, per satellite; NaN: none). A nadir-pointing
+cone of half-angle ``eta`` (nadir: towards the Earth's centre) sees a cell when the
+off-nadir angle ``theta`` of the cell, the angle at ``s`` between ``-s`` and
+``c - s``, is at most ``eta``. With ``P = (s - c) . s = G - A' u`` (``G = r^2 - z_s
+z_c``, ``A' = rho_s rho_c``) and ``|s - c|^2 = C - D u`` as above, ``d cos(theta)/du
+= A' ((s - c) . c) / |s - c|^3``, which is >= 0 wherever the satellite is above the
+cell's geocentric horizon plane, ``u >= u_g = (|c|^2 - z_s z_c) / A'``. On that
+side ``cos(theta) >= cos(eta)`` is ``u >= u_c``, the larger root of ``q(u) = P^2 -
+r^2 cos^2(eta) (C - D u)`` (``P > 0`` since ``|c| < r``, so the sign of ``q`` is the
+test's; ``q`` is convex). Cells below that plane but above the ellipsoid horizon
+have ``sin(theta) >= b cos(0.192 deg) / r``, so a cone narrower than that (checked by
+the caller) never reaches them: the visible cells are still one interval, ``u >=
+max(u*, u_c)``. Derivation and the limit: ``docs/sensors.md``.
+
 Either way the kernel does work proportional to the footprints, not to satellites
 x cells: for each satellite and time it visits only the ``rows_per_footprint``
 rows its footprint can touch, turns each into a column interval, and adds a
@@ -163,6 +177,55 @@ def _row_cos_w(g, rows_c, grid: Grid):
     return jnp.where(f_lo >= 0, -2.0, jnp.where(f_hi < 0, 2.0, jnp.maximum(r1, r2)))
 
 
+def cone_limit_rad(r_max_km: float, earth_model: str = "wgs84", radius_km: float = MEAN_RADIUS_KM) -> float:
+    """Largest cone half-angle (rad) for which a cone footprint is one exact interval per row.
+
+    The Earth's smallest angular radius seen from ``r_max_km`` (for WGS84 the polar
+    radius, less the normal tilt: see the module doc). Wider cones reach the limb,
+    where the elevation mask alone decides.
+    """
+    if earth_model == "sphere":
+        return float(np.arcsin(min(1.0, radius_km / r_max_km)))
+    return float(np.arcsin(min(1.0, WGS84_B_KM * np.cos(NORMAL_TILT_MAX_RAD) / r_max_km)))
+
+
+def _cone_cos_w(g, rows_c, grid: Grid, radius_km: float, half_angle_rad):
+    """cos of the half-width of each footprint row inside a nadir cone (time, sat, k); -2: full row, 2: empty.
+
+    Lengths are scaled by the satellite radius (terms of order 1); see the module doc.
+    """
+    dtype = g["rho"].dtype
+    if grid.earth_model == "sphere":
+        phi = np.radians(grid.lat_deg)
+        rho_c = jnp.asarray(radius_km * np.cos(phi), dtype)[rows_c]
+        z_c = jnp.asarray(radius_km * np.sin(phi), dtype)[rows_c]
+    else:
+        _, _, rho_c, z_c, _ = (v[rows_c] for v in _row_tables(grid, dtype))
+    r = g["r"][..., None]
+    rho_s, z_s = g["rho"][..., None] / r, g["z"][..., None] / r
+    rho_c, z_c = rho_c / r, z_c / r
+    cos_eta = jnp.cos(half_angle_rad)[None, :, None]
+    k = cos_eta * cos_eta
+    a1 = rho_s * rho_c  # A'
+    gg = 1.0 - z_s * z_c  # G
+    dz = z_s - z_c
+    cc = rho_s * rho_s + rho_c * rho_c + dz * dz  # C
+    a2 = a1 * a1
+    b1 = 2.0 * a1 * (k - gg)
+    c0 = gg * gg - k * cc
+    q_hi = a2 + b1 + c0  # q(1): the nearest cell
+    q_lo = a2 - b1 + c0  # q(-1): the farthest
+    cc2 = rho_c * rho_c + z_c * z_c
+    u_g = jnp.where(a1 > 0, (cc2 - z_s * z_c) / jnp.where(a1 > 0, a1, 1.0), jnp.inf)
+    sq = jnp.sqrt(jnp.maximum(b1 * b1 - 4.0 * a2 * c0, 0.0))
+    qq = -0.5 * (b1 + jnp.where(b1 >= 0, sq, -sq))  # stable roots qq / a2 and c0 / qq
+    r1 = jnp.where(a2 > 0, qq / jnp.where(a2 > 0, a2, 1.0), -jnp.inf)
+    r2 = jnp.where(qq != 0, c0 / jnp.where(qq != 0, qq, 1.0), -jnp.inf)
+    full = (q_lo >= 0) & ((u_g <= -1.0) | (a1 <= 0))
+    out = jnp.where(q_hi < 0, 2.0, jnp.where(full, -2.0, jnp.maximum(r1, r2)))
+    return jnp.where(jnp.isnan(cos_eta), -2.0, out)
+
+
 def _first_row(g, grid: Grid):
     res = np.radians(grid.resolution_deg)
     return jnp.ceil((g["lat"] - g["span"] + 0.5 * jnp.pi) / res - 0.5).astype(jnp.int32)
@@ -197,13 +260,16 @@ def _centre_halfwidth(g, cos_w, grid: Grid):
 
 
 def footprint_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int,
-                        radius_km: float = MEAN_RADIUS_KM):
+                        radius_km: float = MEAN_RADIUS_KM, half_angle_rad=None, usable=None):
     """Column interval of every footprint row: the geometry shared by all scatters.
 
     Args:
       r_ecef_km: (sat, time, 3) Earth-fixed positions, km (NaN: nothing visible).
       min_elevation_rad: (sat,) minimum elevation of each satellite.
       grid, n_rows, radius_km: as in :func:`coverage_counts`.
+      half_angle_rad: optional (sat,) nadir-cone half-angles (NaN: no cone); each
+        below :func:`cone_limit_rad` of the satellite's radius.
+      usable: optional (time, sat) bool; False drops the satellite at that time.
 
     Returns:
       ``rows`` (time, sat, k) int32 row index (clipped into the grid), ``start``
@@ -214,8 +280,12 @@ def footprint_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int
     g = _sat_geometry(r_ecef_km, min_elevation_rad, grid, radius_km)
     rows_c, in_grid = _rows(_first_row(g, grid), n_rows, grid)
     cos_w = _row_cos_w(g, rows_c, grid)
+    if half_angle_rad is not None:
+        cos_w = jnp.maximum(cos_w, _cone_cos_w(g, rows_c, grid, radius_km, half_angle_rad))
     xc, hw, full_row = _centre_halfwidth(g, cos_w, grid)
     row_ok = g["visible"][..., None] & in_grid & (cos_w <= 1.0)
+    if usable is not None:
+        row_ok = row_ok & usable[..., None]
     return (rows_c,) + _columns(xc - hw, xc + hw, full_row, row_ok, grid)
 
 
@@ -314,6 +384,8 @@ def coverage_counts(
     n_rows: int,
     radius_km: float = MEAN_RADIUS_KM,
     count_dtype=jnp.int16,
+    half_angle_rad=None,
+    usable=None,
 ):
     """Number of satellites above each satellite's own minimum elevation, per cell and time.
 
@@ -331,11 +403,14 @@ def coverage_counts(
       count_dtype: integer dtype of the counts (static). int16 (the default)
         halves the memory traffic of the dense passes; it holds counts up to
         32,767 satellites in view of one cell.
+      half_angle_rad, usable: optional nadir cones and per-time usability, as in
+        :func:`footprint_intervals`.
 
     Returns:
       (time, lat, lon) counts of ``count_dtype``.
     """
-    geom = footprint_intervals(r_ecef_km, min_elevation_rad, grid=grid, n_rows=n_rows, radius_km=radius_km)
+    geom = footprint_intervals(r_ecef_km, min_elevation_rad, grid=grid, n_rows=n_rows, radius_km=radius_km,
+                               half_angle_rad=half_angle_rad, usable=usable)
     ones = jnp.ones(r_ecef_km.shape[:1], count_dtype)
     return scatter_intervals(*geom, ones, grid=grid)
 

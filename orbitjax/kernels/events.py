@@ -154,8 +154,17 @@ def _margin(pos, tau, point, normal, sin_eps):
     """Elevation margin (s - c) . n - |s - c| sin(eps) in km at fraction ``tau`` of the step.
 
     ``pos(tau)`` gives the satellite's Earth-fixed position (..., 3) at ``tau`` (...).
+    ``sin_eps`` may be a pair ``(sin(eps), cos(eta))`` for a nadir cone of half-angle
+    ``eta`` (NaN: none): the margin is then the smaller of the elevation margin and
+    the cone margin ``(s - c) . s / |s| - |s - c| cos(eta)`` (both >= 0 exactly when seen).
     """
-    d = pos(tau) - point
+    s = pos(tau)
+    d = s - point
+    if isinstance(sin_eps, tuple):
+        sin_eps, cos_eta = sin_eps
+        m = jnp.sum(d * normal, axis=-1) - jnp.linalg.norm(d, axis=-1) * sin_eps
+        cone = jnp.sum(d * s, axis=-1) / jnp.linalg.norm(s, axis=-1) - jnp.linalg.norm(d, axis=-1) * cos_eta
+        return jnp.where(jnp.isnan(cos_eta), m, jnp.minimum(m, cone))
     return jnp.sum(d * normal, axis=-1) - jnp.linalg.norm(d, axis=-1) * sin_eps
 
 
@@ -309,7 +318,7 @@ def cubic_motion(r_ext_km):
 
 
 def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, grid: Grid, capacity: int,
-                     radius_km: float = 6371.0088, iterations: int = 6) -> StepTiming:
+                     radius_km: float = 6371.0088, iterations: int = 6, half_angle_rad=None) -> StepTiming:
     """Coverage start/end times inside each of the T steps between T + 1 samples.
 
     Args:
@@ -328,6 +337,8 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         iteration); the loops run only as many times as there are events.
       iterations: regula falsi iterations per crossing; 6 reach < 1 ms for 60 s
         steps (the margin is nearly linear over a step; Illinois converges superlinearly).
+      half_angle_rad: optional (sat,) nadir-cone half-angles (NaN: none), as in
+        ``footprint_intervals``; crossings are then those of the cone or the mask.
 
     Returns:
       :class:`StepTiming`. Memory: the (T + 1, lat, lon) packed input and about
@@ -354,6 +365,8 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
     points = jnp.asarray(point_np.reshape(-1, 3), dtype)
     normals = jnp.asarray(normal_np.reshape(-1, 3), dtype)
     sin_eps = jnp.sin(min_elevation_rad)
+    sensor = sin_eps if half_angle_rad is None else (sin_eps, jnp.cos(half_angle_rad))
+    pick = lambda j: jax.tree_util.tree_map(lambda a: a[j], sensor)  # noqa: E731 (per-satellite margin params)
     flat = lambda a: a.reshape(-1)  # noqa: E731
 
     c0f, c1f = flat(c0), flat(c1)
@@ -384,7 +397,7 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
             kk = jnp.broadcast_to(k[:, None], j.shape)
             n_slot = ids.shape[1]
             t = _crossing(motion(j.ravel(), kk.ravel()), jnp.repeat(points[cell], n_slot, 0),
-                          jnp.repeat(normals[cell], n_slot, 0), sin_eps[j.ravel()], iterations).reshape(j.shape)
+                          jnp.repeat(normals[cell], n_slot, 0), pick(j.ravel()), iterations).reshape(j.shape)
             present = ids >= 0
             if four:
                 both0 = (start[:, :, None] == end[:, None, :]).any(-1) & (start >= 0)
@@ -430,7 +443,7 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         k, cell = locate(f // 2)
         j = jnp.maximum(sids.reshape(-1)[f], 0)
         pos = motion(j, k)
-        pt, nm, se = points[cell], normals[cell], sin_eps[j]
+        pt, nm, se = points[cell], normals[cell], pick(j)
         t_pk, m_pk = _peak(pos, pt, nm, se)
         seen = live & (m_pk >= 0)
         rise = _crossing(pos, pt, nm, se, iterations, jnp.zeros_like(t_pk), t_pk)

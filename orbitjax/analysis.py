@@ -429,7 +429,8 @@ def _constraints(satellites, half_angle_deg, sun_elevation_min_deg, gateways, ea
 
     limits, attrs, gw = {}, {}, None
     if half_angle_deg is not None:
-        half = cone_half_angles_rad(half_angle_deg, radius_bound_km(satellites), earth_model, radius_km)
+        half = cone_half_angles_rad(half_angle_deg, radius_bound_km(satellites), earth_model, radius_km,
+                                    satellites.name)
         if np.any(~np.isnan(half)):
             limits["half_angle"] = half
             attrs["sensor"] = ("nadir-pointing cone (towards the Earth's centre) of half_angle_deg per satellite, "

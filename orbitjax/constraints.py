@@ -58,7 +58,8 @@ def as_gateways(gateways, min_elevation_deg: float | None = None) -> Gateways:
     return Gateways(sites, DEFAULT_GATEWAY_MIN_ELEVATION_DEG if min_elevation_deg is None else min_elevation_deg)
 
 
-def cone_half_angles_rad(half_angle_deg, radius_bound_km: np.ndarray, earth_model: str, radius_km: float):
+def cone_half_angles_rad(half_angle_deg, radius_bound_km: np.ndarray, earth_model: str, radius_km: float,
+                         names=None):
     """(sat,) cone half-angles in radians (NaN: no cone), checked against each satellite's limb limit.
 
     Raises:
@@ -81,11 +82,24 @@ def cone_half_angles_rad(half_angle_deg, radius_bound_km: np.ndarray, earth_mode
         limit = np.degrees(cone_limit_rad(float(radius_bound_km[i]), earth_model, radius_km))
         if half[i] >= limit:
             raise ValueError(
-                f"half_angle_deg = {half[i]:g} for satellite {i}: wider than the Earth seen from its highest "
+                f"half_angle_deg = {half[i]:g} for satellite {names[i] if names is not None else i!r}: wider than the Earth seen from its highest "
                 f"point ({radius_bound_km[i]:.0f} km from the centre: at most {limit:.2f} deg); such a cone "
                 "sees the whole horizon, so use min_elevation_deg alone"
             )
     return np.radians(half)
+
+
+def check_sensor_kwargs(satellites, *, half_angle_deg=None, sun_elevation_min_deg=None, gateways=None,
+                        earth_model: str = "wgs84", radius_km: float = 6371.0088) -> None:
+    """Check :func:`orbitjax.coverage`'s sensor arguments for ``satellites`` without computing anything."""
+    from .propagation import radius_bound_km  # noqa: PLC0415
+
+    if half_angle_deg is not None:
+        cone_half_angles_rad(half_angle_deg, radius_bound_km(satellites), earth_model, radius_km, satellites.name)
+    if sun_elevation_min_deg is not None:
+        check_sun_elevation(sun_elevation_min_deg)
+    if gateways is not None:
+        as_gateways(gateways)
 
 
 def check_sun_elevation(sun_elevation_min_deg) -> float:

@@ -248,6 +248,10 @@ def _cmd_run(args) -> int:
         if not sweep or any(not 0.0 <= e < 90.0 for e in sweep):
             raise ValueError(f"--elevation-sweep {args.elevation_sweep!r}: every mask must lie in [0, 90) degrees")
     stages = scenario.stages()  # validates the whole scenario before any work or write
+    from .constraints import check_sensor_kwargs  # noqa: PLC0415
+
+    for stage in stages:
+        check_sensor_kwargs(stage.satellites, **scenario.sensor_kwargs(stage.satellites))
     a = scenario.analysis
     print(
         f"orbitjax: {scenario.name}: {len(stages)} stages, {a.duration_s / 3600:g} h at {a.step_s:g} s "

@@ -71,7 +71,7 @@ COORD_ATTRS = {
 }
 
 # In-memory dimension order of variables stored in another (CF 2.4) order on disk.
-CANONICAL_DIMS = {"sat_position_ecef": (TIME, SAT, XYZ)}
+CANONICAL_DIMS = {"sat_position_ecef": (TIME, SAT, XYZ), "usable_satellites": (TIME, SAT)}
 
 FIGURES_OF_MERIT = (
     "percent_time_covered",

@@ -104,7 +104,7 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
                                        half_angle_rad=half, usable=usable)
             packed = scatter_intervals(*geom, payload, grid=grid)  # (T + 1, lat, lon)
             sweep = swept_intervals(r, min_el_rad[e], grid=grid, n_rows=n_rows_swept,
-                                    max_step_angle_rad=step_angle, radius_km=radius_km)
+                                    max_step_angle_rad=step_angle, radius_km=radius_km, half_angle_rad=half)
             if usable is not None:  # the swept set must hold exactly the satellites of both ends' sets
                 sweep = sweep[:3] + (sweep[3] & (usable[:-1] | usable[1:])[..., None],)
             swept = scatter_intervals(*sweep, payload, grid=grid)  # (T, lat, lon)

@@ -137,3 +137,24 @@ def test_cone_single_satellite_property(lat, lon, alt, frac, mask):
     r = np.array([[[rs * np.cos(la) * np.cos(lo), rs * np.cos(la) * np.sin(lo), rs * np.sin(la)]]])
     half = np.array([frac * cone_limit_rad(rs)])
     check(r, np.radians([mask]), half, grid, max_edge=1, n_rows=grid.n_lat)  # all rows: one compile
+
+
+@pytest.mark.parametrize("earth", ["wgs84", "sphere"])
+def test_cone_central_angle_bound_holds(earth):
+    """Every cell the brute force puts inside a cone lies within the kernels' central-angle bound
+    (used to pick candidate satellites between samples), and the bound is not loose by more than a cell."""
+    from orbitjax.kernels.coverage import _cap_bound
+
+    rng = np.random.default_rng(11)
+    grid = make_grid(1.0, earth)
+    r = random_positions(rng, 16, 1, 300.0, 36000.0)
+    rs = np.linalg.norm(r[:, 0], axis=-1)
+    half = np.array([rng.uniform(0.02, 0.999) * cone_limit_rad(x, earth) for x in rs])
+    c, up = cell_points(grid)
+    for j in range(16):
+        ok, _ = brute_force(r[j:j + 1], np.zeros(1), half[j:j + 1], grid)
+        s_hat = r[j, 0] / rs[j]
+        central = np.arccos(np.clip(np.einsum("ijk,k->ij", c / np.linalg.norm(c, axis=-1, keepdims=True), s_hat), -1, 1))
+        bound = float(_cap_bound(jnp.asarray(rs[j]), jnp.asarray(0.0), grid, R, jnp.asarray(half[j])))
+        assert central[ok[0] > 0].max() <= bound + 1e-12
+        assert central[ok[0] > 0].max() >= bound - np.radians(1.5)

@@ -289,15 +289,27 @@ def footprint_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int
     return (rows_c,) + _columns(xc - hw, xc + hw, full_row, row_ok, grid)
 
 
-def _cap_bound(r_km, min_elevation_rad, grid: Grid, radius_km: float):
-    """Geocentric central angle (rad) beyond which no cell can see the satellite (an upper bound on WGS84)."""
+def _cap_bound(r_km, min_elevation_rad, grid: Grid, radius_km: float, half_angle_rad=None):
+    """Geocentric central angle (rad) beyond which no cell can see the satellite (an upper bound on WGS84).
+
+    With a nadir cone of half-angle ``eta`` (NaN: none) also at most
+    ``arcsin(r sin(eta) / b) - eta``: by the sine rule in the triangle (centre, cell,
+    satellite), a cell at distance >= b from the centre, seen at off-nadir angle
+    <= eta on the near side of the Earth, lies within that central angle.
+    """
     if grid.earth_model == "sphere":
-        return footprint_half_angle(r_km, min_elevation_rad, radius_km)
-    return footprint_half_angle(r_km, min_elevation_rad - NORMAL_TILT_MAX_RAD, WGS84_B_KM)
+        lam = footprint_half_angle(r_km, min_elevation_rad, radius_km)
+    else:
+        lam = footprint_half_angle(r_km, min_elevation_rad - NORMAL_TILT_MAX_RAD, WGS84_B_KM)
+    if half_angle_rad is None:
+        return lam
+    surface = radius_km if grid.earth_model == "sphere" else WGS84_B_KM
+    cone = jnp.arcsin(jnp.clip(r_km * jnp.sin(half_angle_rad) / surface, -1.0, 1.0)) - half_angle_rad
+    return jnp.where(jnp.isnan(half_angle_rad), lam, jnp.minimum(lam, cone))
 
 
 def swept_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int, max_step_angle_rad: float,
-                    radius_km: float = MEAN_RADIUS_KM):
+                    radius_km: float = MEAN_RADIUS_KM, half_angle_rad=None):
     """Column intervals holding every cell a footprint can touch at any time within each step.
 
     For step k the satellite moves from ``r[:, k]`` to ``r[:, k + 1]`` (T + 1
@@ -316,6 +328,7 @@ def swept_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int, ma
       n_rows: static rows per step; use :func:`rows_per_footprint` with
         :func:`footprint_lat_span` plus ``max_step_angle_rad / 2``.
       max_step_angle_rad: bound on the angle between consecutive positions.
+      half_angle_rad: optional (sat,) nadir cones (NaN: none) narrowing the bound.
 
     Returns:
       ``rows, start, n_cells, ok``, each (T, sat, n_rows), as :func:`footprint_intervals`.
@@ -332,7 +345,8 @@ def swept_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int, ma
     dtype = r_ecef_km.dtype
     # The footprint bound grows with the radius: use the larger of the two samples'.
     r_max = jnp.maximum(jnp.linalg.norm(r0, axis=-1), jnp.linalg.norm(r1, axis=-1)).T
-    lam = _cap_bound(r_max, min_elevation_rad[None, :], grid, radius_km) + 0.5 * max_step_angle_rad + 1e-9
+    half = None if half_angle_rad is None else half_angle_rad[None, :]
+    lam = _cap_bound(r_max, min_elevation_rad[None, :], grid, radius_km, half) + 0.5 * max_step_angle_rad + 1e-9
     ok_s = jnp.isfinite(lam) & (lam > 0) & (rr > 0)
     lat = atan2(rt[..., 2], rho)
     first = jnp.ceil((lat - lam - tilt + 0.5 * jnp.pi) / res - 0.5).astype(jnp.int32)

@@ -431,8 +431,9 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         pos = motion(j, k)
         u0 = pos(jnp.zeros(f.shape, dtype))
         u1 = pos(jnp.ones(f.shape, dtype))
-        lam_b = jnp.maximum(_cap_bound(jnp.linalg.norm(u0, axis=-1), min_elevation_rad[j], grid, radius_km),
-                            _cap_bound(jnp.linalg.norm(u1, axis=-1), min_elevation_rad[j], grid, radius_km))
+        half = None if half_angle_rad is None else half_angle_rad[j]
+        lam_b = jnp.maximum(_cap_bound(jnp.linalg.norm(u0, axis=-1), min_elevation_rad[j], grid, radius_km, half),
+                            _cap_bound(jnp.linalg.norm(u1, axis=-1), min_elevation_rad[j], grid, radius_km, half))
         ok = _arc_distance(u0, u1, points[cell]) <= lam_b + 1e-3
         return near.at[f].set(jnp.where(live, ok, near[f]))
 

@@ -224,6 +224,9 @@ class Scenario:
                 raise ValueError("a catalogue run needs a minimum elevation (--min-elevation)")
             min_elevation_deg = elevations.pop()
         catalog = {"file": str(path), "stage_by": stage_by, "min_elevation_deg": float(min_elevation_deg)}
+        cones = {s.half_angle_deg for s in self.shells}
+        if len(cones) == 1 and None not in cones:  # the shells' one cone carries over, like the mask
+            catalog["half_angle_deg"] = float(cones.pop())
         return replace(self, catalog=catalog, reference_stage=False)
 
     def sensor_kwargs(self, satellites) -> dict:

@@ -78,14 +78,16 @@ def cone_half_angles_rad(half_angle_deg, radius_bound_km: np.ndarray, earth_mode
     bad = set_ & ~((half > 0) & (half < 90))
     if bad.any():
         raise ValueError(f"half_angle_deg = {half[bad][0]} is outside (0, 90) degrees")
-    for i in np.flatnonzero(set_):
-        limit = np.degrees(cone_limit_rad(float(radius_bound_km[i]), earth_model, radius_km))
-        if half[i] >= limit:
-            raise ValueError(
-                f"half_angle_deg = {half[i]:g} for satellite {names[i] if names is not None else i!r}: wider than the Earth seen from its highest "
-                f"point ({radius_bound_km[i]:.0f} km from the centre: at most {limit:.2f} deg); such a cone "
-                "sees the whole horizon, so use min_elevation_deg alone"
-            )
+    limit = np.degrees(cone_limit_rad(np.asarray(radius_bound_km, np.float64), earth_model, radius_km))
+    wide = set_ & (half >= limit)
+    if wide.any():
+        i = int(np.argmax(wide))
+        who = repr(str(names[i])) if names is not None else i
+        raise ValueError(
+            f"half_angle_deg = {half[i]:g} for satellite {who}: wider than the Earth seen from its highest "
+            f"point ({radius_bound_km[i]:.0f} km from the centre: at most {limit[i]:.2f} deg); such a cone "
+            "sees the whole horizon, so use min_elevation_deg alone"
+        )
     return np.radians(half)
 
 

@@ -177,16 +177,16 @@ def _row_cos_w(g, rows_c, grid: Grid):
     return jnp.where(f_lo >= 0, -2.0, jnp.where(f_hi < 0, 2.0, jnp.maximum(r1, r2)))
 
 
-def cone_limit_rad(r_max_km: float, earth_model: str = "wgs84", radius_km: float = MEAN_RADIUS_KM) -> float:
+def cone_limit_rad(r_max_km, earth_model: str = "wgs84", radius_km: float = MEAN_RADIUS_KM):
     """Largest cone half-angle (rad) for which a cone footprint is one exact interval per row.
 
-    The Earth's smallest angular radius seen from ``r_max_km`` (for WGS84 the polar
-    radius, less the normal tilt: see the module doc). Wider cones reach the limb,
-    where the elevation mask alone decides.
+    The Earth's smallest angular radius seen from ``r_max_km`` (float or NumPy
+    array; for WGS84 the polar radius, less the normal tilt: see the module doc).
+    Wider cones reach the limb, where the elevation mask alone decides.
     """
-    if earth_model == "sphere":
-        return float(np.arcsin(min(1.0, radius_km / r_max_km)))
-    return float(np.arcsin(min(1.0, WGS84_B_KM * np.cos(NORMAL_TILT_MAX_RAD) / r_max_km)))
+    surface = radius_km if earth_model == "sphere" else WGS84_B_KM * np.cos(NORMAL_TILT_MAX_RAD)
+    limit = np.arcsin(np.minimum(1.0, surface / np.asarray(r_max_km, np.float64)))
+    return float(limit) if limit.ndim == 0 else limit
 
 
 def _cone_cos_w(g, rows_c, grid: Grid, radius_km: float, half_angle_rad):

@@ -19,6 +19,7 @@ examples:
   orbitjax run                                  # bundled Kuiper Falcon 9 scenario -> ./out
   orbitjax run data/kuiper_falcon9.toml --duration 6h --step 30 --resolution 0.5
   orbitjax run --tle kuiper.tle --stage-by launch --min-elevation 35
+  orbitjax run imaging.toml --half-angle 30 --sun-elevation-min 10 --gateways gateways.csv
   orbitjax compare out                          # table + out/compare.png
   orbitjax export-tle kuiper_falcon9 --out kuiper.tle
 """

@@ -106,6 +106,7 @@ _PUBLIC = {
     "regions": (".regions", None),
     "Region": (".regions", "Region"),
     "region_summary": (".region_stats", "region_summary"),
+    "Gateways": (".constraints", "Gateways"),
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

@@ -24,11 +24,13 @@ import numpy as np
 
 from .catalog import Satellites
 from .constellation import Constellation
-from .io.dataset import coverage_dataset
+from .io.dataset import constraint_variables, coverage_dataset
 from .kernels.coverage import (
     coverage_counts, footprint_intervals, footprint_lat_span, rows_per_footprint, scatter_intervals,
     swept_intervals, SWEPT_PATH_MARGIN_RAD,
 )
+from .kernels.daylight import clip_step_timing, daylight_margin, daylight_window
+from .kernels.gateways import gateway_usable
 from .kernels.earth import MEAN_RADIUS_KM
 from .kernels.events import cubic_motion, decode_counts, id_layout, packed_payload, step_timing
 from .kernels.grid import Grid, make_grid
@@ -65,7 +67,7 @@ def default_chunk_steps(n_sat: int, n_rows: int, grid: Grid, n_masks: int = 1, c
 
 @partial(jax.jit, static_argnames=("grid", "n_rows", "merit_config", "radius_km", "deep_space", "timing",
                                    "layout", "capacity", "n_rows_swept", "step_angle"))
-def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid, real, area, *,
+def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid, real, area, limits=None, *,
                 grid, n_rows, merit_config, radius_km, deep_space, timing, layout, capacity,
                 n_rows_swept, step_angle):
     """One chunk: propagate, count per mask, fold into the figures of merit.
@@ -76,8 +78,15 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
     Returns the new sampled and timed states, counts of mask 0 (T, lat, lon)
     int16, coverage fraction (E, T), positions (T, sat, 3) float32, the number
     of failed (NaN) satellite-steps among the real satellites and valid steps,
-    and the timing counters (listed, approximated), each summed over masks.
+    the timing counters (listed, approximated), each summed over masks, and the
+    usable satellites (T, sat) (None without gateways).
+
+    ``limits`` (optional dict, see :mod:`orbitjax.constraints`): ``half_angle``
+    (sat,) nadir cones; ``sun`` (T + 3, 3) Sun directions at the samples and
+    ``sin_sun_min`` (); ``gateways`` (points, normals, sin masks), each (G, ...).
     """
+    limits = limits or {}
+    half = limits.get("half_angle")
     dt_s = offset_s[:, None] + t_s[None, :]
     # Samples from one before the chunk's first step to one after its end (T + 3): the
     # outer two only feed the cubic interpolation of the motion inside the steps.
@@ -86,6 +95,10 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
     n_t = valid.shape[0]
     failed = jnp.sum(jnp.isnan(r[:, :n_t, 0]) & real[:, None] & valid[None, :], dtype=jnp.int32)
     stats = jnp.zeros(2, jnp.int32)
+    # Gateways: satellites usable at each sample (sampled); daylight margin per cell and sample.
+    usable = gateway_usable(r, *limits["gateways"]) if "gateways" in limits else None  # (T + 1, sat)
+    day = (daylight_margin(limits["sun"][1:-1], limits["sin_sun_min"], grid)
+           if "sun" in limits else None)  # (T + 1, lat, lon)
     counts = []
     # A static loop over the (few) masks: vmap would batch the scatter, which XLA runs ~2x slower.
     if timing == "exact":
@@ -93,31 +106,45 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
         motion = cubic_motion(r_ext)
         timings = []
         for e in range(min_el_rad.shape[0]):
-            geom = footprint_intervals(r, min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km)
+            geom = footprint_intervals(r, min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km,
+                                       half_angle_rad=half, usable=usable)
             packed = scatter_intervals(*geom, payload, grid=grid)  # (T + 1, lat, lon)
             sweep = swept_intervals(r, min_el_rad[e], grid=grid, n_rows=n_rows_swept,
-                                    max_step_angle_rad=step_angle, radius_km=radius_km)
+                                    max_step_angle_rad=step_angle, radius_km=radius_km, half_angle_rad=half)
+            if usable is not None:  # the swept set must hold exactly the satellites of both ends' sets
+                sweep = sweep[:3] + (sweep[3] & (usable[:-1] | usable[1:])[..., None],)
             swept = scatter_intervals(*sweep, payload, grid=grid)  # (T, lat, lon)
             st = step_timing(motion, packed, swept, min_el_rad[e], layout=layout, grid=grid,
-                             capacity=capacity, radius_km=radius_km, valid=valid)
-            counts.append(decode_counts(packed[:n_t], layout).astype(jnp.int16))
-            timings.append(st[:4])
-            stats = stats + jnp.stack([st.n_listed, st.n_approx])
+                             capacity=capacity, radius_km=radius_km, valid=valid, half_angle_rad=half)
+            count = decode_counts(packed[:n_t], layout).astype(jnp.int16)
+            fields, n_clipped = st[:4], 0
+            if day is not None:  # covered only in daylight: mask the samples, clip the timed steps
+                count = jnp.where(day[:n_t] >= 0, count, 0).astype(jnp.int16)
+                *fields, merged = clip_step_timing(*fields, *daylight_window(day[:-1], day[1:]))
+                n_clipped = jnp.sum(merged & valid[:, None, None], dtype=jnp.int32)
+            counts.append(count)
+            timings.append(tuple(fields))
+            stats = stats + jnp.stack([st.n_listed, st.n_approx + n_clipped])
         fields = [jnp.stack(f, 1) for f in zip(*timings)]  # each (T, E, lat, lon)
         timed = timed_update(timed, *fields, merit_config.step_s, valid)
         counts = jnp.stack(counts)
     else:
         counts = jnp.stack([
-            coverage_counts(r[:, :n_t], min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km)
+            coverage_counts(r[:, :n_t], min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km,
+                            half_angle_rad=half, usable=None if usable is None else usable[:n_t])
             for e in range(min_el_rad.shape[0])
         ])
+        if day is not None:
+            counts = jnp.where(day[None, :n_t] >= 0, counts, 0).astype(counts.dtype)
     if area.ndim == 1:  # weights separable by row (the globe, a box)
         covered_per_row = jnp.sum(counts > 0, axis=-1, dtype=jnp.int32)  # (E, T, lat)
         fraction = covered_per_row.astype(area.dtype) @ area
     else:  # (lat, lon) weights: a polygon region's cells by their area inside it
         fraction = jnp.sum(jnp.where(counts > 0, area, 0.0), axis=(-2, -1))
     state = merit_update(state, jnp.swapaxes(counts, 0, 1), merit_config, valid)
-    return state, timed, counts[0], fraction, jnp.swapaxes(r[:, :n_t], 0, 1).astype(jnp.float32), failed, stats
+    usable_out = None if usable is None else usable[:n_t]
+    return (state, timed, counts[0], fraction, jnp.swapaxes(r[:, :n_t], 0, 1).astype(jnp.float32), failed, stats,
+            usable_out)
 
 
 SAT_BUCKET = 64
@@ -166,6 +193,9 @@ def coverage(
     radius_km: float = MEAN_RADIUS_KM,
     attrs: dict | None = None,
     region=None,
+    half_angle_deg=None,
+    sun_elevation_min_deg: float | None = None,
+    gateways=None,
 ):
     """Coverage counts and figures of merit of ``satellites`` on a global or regional grid.
 
@@ -208,6 +238,19 @@ def coverage(
         variable ``region_fraction(lat, lon)`` holds each cell's area fraction
         inside it, which weighs ``coverage_fraction`` and
         :func:`orbitjax.region_summary`.
+      half_angle_deg: optional nadir-pointing cone sensor, scalar or (sat,)
+        (NaN: no cone for that satellite): a cell must also lie within this
+        off-nadir angle; the elevation mask still applies (limited by the
+        horizon). Event-timed like the mask. ``docs/sensors.md``.
+      sun_elevation_min_deg: optional daylight constraint: a cell counts as
+        covered only while the Sun is at least this high above its horizon.
+        Sampled figures use the samples; event-timed ones time sunrise and sunset
+        inside each step.
+      gateways: optional bent-pipe gateways (:class:`orbitjax.constraints.Gateways`,
+        a sites file, rows or a dict; 10 deg mask unless given): a satellite
+        serves cells only at samples where a gateway sees it. Usability is
+        decided per sample (``usable_satellites(time, sat)`` and
+        ``n_usable_satellites(time)`` in the output).
 
     Returns:
       xarray.Dataset (schema in ``orbitjax.io.dataset``).
@@ -271,6 +314,8 @@ def coverage(
         masks = per_sat[None, :]
     if np.any(~np.isfinite(masks) | (masks < 0) | (masks >= 90)):
         raise ValueError("minimum elevations must lie in [0, 90) degrees")
+    limits_np, limit_attrs, gw = _constraints(satellites, half_angle_deg, sun_elevation_min_deg, gateways,
+                                              earth_model, radius_km, exact=timing == "exact")
 
     model, epochs = make_model(satellites, reference=times[0])
     deep = deep_space_needed(model)
@@ -308,6 +353,13 @@ def coverage(
         w = row_area[:, None] * inside
         area = jnp.asarray(w / w.sum())
     model, min_el = _pad_sats(model, jnp.asarray(np.radians(masks)), n_pad)
+    limits = dict(limits_np)
+    if "half_angle" in limits:
+        limits["half_angle"] = jnp.pad(jnp.asarray(limits["half_angle"]), (0, n_pad), constant_values=jnp.nan)
+    if sun_elevation_min_deg is not None:
+        from .kernels.sun import sun_direction_ecef  # noqa: PLC0415
+
+        sun_all = sun_direction_ecef(*jd2_from_datetime64(times_ext), gmst_all)  # host float64, (T_ext, 3)
     real = jnp.arange(n_sat + n_pad) < n_sat
     state = merit_init((n_masks, grid.n_lat, grid.n_lon), merit_config)
     timed = timed_init((n_masks, grid.n_lat, grid.n_lon)) if exact else None
@@ -317,6 +369,7 @@ def coverage(
     raster = np.empty((n_t, grid.n_lat, grid.n_lon), np.int16) if save_raster else None
     positions = np.empty((n_t, n_sat, 3), np.float32) if save_positions else None
     fraction = np.empty((n_masks, n_t))
+    usable_all = np.empty((n_t, n_sat), bool) if gw is not None else None
     with _progress(n_t, f"{n_sat} sats", progress) as bar:
         for start in range(0, n_t, steps):
             stop = min(start + steps, n_t)
@@ -327,11 +380,12 @@ def coverage(
             out = _chunk_step(
                 model, state, timed, offset_s, jnp.asarray(t_all[idx]), jnp.asarray(gmst_all[idx]),
                 min_el, jnp.asarray(valid), real, area,
+                {**limits, "sun": jnp.asarray(sun_all[idx])} if sun_elevation_min_deg is not None else limits,
                 grid=grid, n_rows=n_rows, merit_config=merit_config, radius_km=float(radius_km),
                 deep_space=deep, timing=timing, layout=layout, capacity=EVENT_BATCH if exact else 0,
                 n_rows_swept=n_rows_swept, step_angle=step_angle,
             )
-            state, timed, counts, frac, pos, failed, stats = out
+            state, timed, counts, frac, pos, failed, stats, usable = out
             # Counters stay on the device (no host round-trip per chunk); summed in int64 at the end.
             timing_stats.append(stats)
             failures.append(failed)
@@ -341,6 +395,8 @@ def coverage(
             if positions is not None:
                 positions[start:stop] = np.asarray(pos[:n, :n_sat])
             fraction[:, start:stop] = np.asarray(frac[:, :n])
+            if usable_all is not None:
+                usable_all[start:stop] = np.asarray(usable[:n, :n_sat])
             bar.update(n)
 
     timing_stats = np.sum(np.asarray(jnp.stack(timing_stats), np.int64), axis=0)
@@ -379,7 +435,7 @@ def coverage(
     if region is not None:
         base_attrs.update({"region_name": region.name, "region_box_deg": np.asarray(grid.box, np.float64),
                            "region_source": region.source})
-    return coverage_dataset(
+    ds = coverage_dataset(
         times=times,
         lat_deg=grid.lat_deg,
         lon_deg=grid.lon_deg,
@@ -392,9 +448,52 @@ def coverage(
         visible_count=raster,
         sat_position_ecef=positions,
         elevation_sweep_deg=sweep,
-        attrs={**base_attrs, **(attrs or {})},
+        attrs={**base_attrs, **limit_attrs, **(attrs or {})},
         earth_model=earth_model,
         timing=timing,
         region_fraction=inside,
         regional=region is not None,
     )
+    return constraint_variables(
+        ds,
+        half_angle_deg=None if "half_angle" not in limits_np else np.degrees(limits_np["half_angle"]),
+        usable=usable_all,
+        gateway_names=None if gw is None else gw.name,
+        store_usable=save_positions,
+    )
+
+
+def _constraints(satellites, half_angle_deg, sun_elevation_min_deg, gateways, earth_model, radius_km, exact):
+    """Checked sensor/target constraints -> (kernel arrays, dataset attributes, Gateways or None)."""
+    from .constraints import (  # noqa: PLC0415
+        as_gateways, check_sun_elevation, cone_half_angles_rad, gateway_arrays,
+    )
+    from .propagation import radius_bound_km  # noqa: PLC0415
+
+    limits, attrs, gw = {}, {}, None
+    if half_angle_deg is not None:
+        half = cone_half_angles_rad(half_angle_deg, radius_bound_km(satellites), earth_model, radius_km,
+                                    satellites.name)
+        if np.any(~np.isnan(half)):
+            limits["half_angle"] = half
+            attrs["sensor"] = ("nadir-pointing cone (towards the Earth's centre) of half_angle_deg per satellite, "
+                               "and the elevation mask min_elevation_deg")
+    if sun_elevation_min_deg is not None:
+        limits["sin_sun_min"] = np.sin(np.radians(check_sun_elevation(sun_elevation_min_deg)))
+        attrs["sun_elevation_min_deg"] = float(sun_elevation_min_deg)
+        attrs["daylight_method"] = (
+            "covered only while the Sun's geometric elevation at the cell is >= sun_elevation_min_deg; Sun from "
+            "the Astronomical Almanac low-precision formula (~0.01 deg); counts and sampled figures apply it "
+            "at the samples" + ("; event-timed figures time sunrise/sunset inside each step (linear in "
+                                "sin elevation, ~0.1 s)" if exact else ""))
+    if gateways is not None:
+        gw = as_gateways(gateways)
+        limits["gateways"] = gateway_arrays(gw)
+        attrs["gateways"] = ",".join(gw.name)
+        attrs["gateway_min_elevation_deg"] = ",".join(f"{e:g}" for e in gw.min_elevation_deg)
+        attrs["gateway_method"] = (
+            "bent pipe: a satellite serves cells only at samples where at least one gateway sees it above its "
+            "mask (WGS84 geodetic gateways); usability is sampled" + (
+                ": a change of usability inside a step is placed at one of its two samples (at most one step "
+                "off), while elevation/cone crossings stay event-timed" if exact else ""))
+    return limits, attrs, gw

@@ -19,6 +19,7 @@ examples:
   orbitjax run                                  # bundled Kuiper Falcon 9 scenario -> ./out
   orbitjax run data/kuiper_falcon9.toml --duration 6h --step 30 --resolution 0.5
   orbitjax run --tle kuiper.tle --stage-by launch --min-elevation 35
+  orbitjax run imaging.toml --half-angle 30 --sun-elevation-min 10 --gateways gateways.csv
   orbitjax compare out                          # table + out/compare.png
   orbitjax export-tle kuiper_falcon9 --out kuiper.tle
 """
@@ -88,6 +89,17 @@ def _parser() -> argparse.ArgumentParser:
                              "it, down to 0.01")
     r.add_argument("--elevation-sweep", metavar="DEG,DEG,...",
                    help="also compute the figures of merit for these elevation masks (min_elevation dimension)")
+    r.add_argument("--half-angle", type=float, metavar="DEG",
+                   help="nadir-pointing cone sensor of this half-angle on every satellite, limited by the "
+                        "elevation mask (default: the shells' half_angle_deg; none)")
+    r.add_argument("--sun-elevation-min", type=float, metavar="DEG",
+                   help="daylight: cells count as covered only while the Sun is at least this high "
+                        "(default: the scenario's [target] sun_elevation_min_deg; none)")
+    r.add_argument("--gateways", metavar="FILE",
+                   help="bent-pipe gateways, CSV name,lat,lon[,alt_m] or GeoJSON points: a satellite serves "
+                        "cells only while a gateway sees it (replaces the scenario's [[gateways]])")
+    r.add_argument("--gateway-min-elevation", type=float, metavar="DEG",
+                   help="minimum elevation of the gateways (default: the scenario's, else 10)")
     raster = r.add_mutually_exclusive_group()
     raster.add_argument("--save-raster", dest="save_raster", action="store_true", default=None,
                         help="store visible_count(time, lat, lon) even when it is larger than 256 MiB "
@@ -225,6 +237,16 @@ def _cmd_run(args) -> int:
         scenario = scenario.with_catalog(args.tle, stage_by=args.stage_by or "launch", min_elevation_deg=args.min_elevation)
     elif args.min_elevation is not None or args.stage_by is not None:
         raise ValueError("--min-elevation and --stage-by apply to --tle catalogues; shells set their own min_elevation_deg")
+    if args.half_angle is not None and not 0.0 < args.half_angle < 90.0:
+        raise ValueError(f"--half-angle {args.half_angle:g}: expected a cone half-angle in (0, 90) degrees")
+    if args.sun_elevation_min is not None and not -90.0 < args.sun_elevation_min < 90.0:
+        raise ValueError(f"--sun-elevation-min {args.sun_elevation_min:g}: expected an elevation in (-90, 90) degrees")
+    if args.gateways is not None and not Path(args.gateways).is_file():
+        raise ValueError(f"--gateways {args.gateways}: no such file; expected a CSV name,lat,lon[,alt_m] or GeoJSON")
+    if args.gateway_min_elevation is not None and not 0.0 <= args.gateway_min_elevation < 90.0:
+        raise ValueError(f"--gateway-min-elevation {args.gateway_min_elevation:g}: expected [0, 90) degrees")
+    scenario = scenario.with_sensors(half_angle_deg=args.half_angle, sun_elevation_min_deg=args.sun_elevation_min,
+                                     gateways=args.gateways, gateway_min_elevation_deg=args.gateway_min_elevation)
     out = args.out or scenario.output_dir
     if args.max_memory is not None:
         from .memory import parse_size  # noqa: PLC0415
@@ -242,6 +264,10 @@ def _cmd_run(args) -> int:
         if not sweep or any(not 0.0 <= e < 90.0 for e in sweep):
             raise ValueError(f"--elevation-sweep {args.elevation_sweep!r}: every mask must lie in [0, 90) degrees")
     stages = scenario.stages()  # validates the whole scenario before any work or write
+    from .constraints import check_sensor_kwargs  # noqa: PLC0415
+
+    for stage in stages:
+        check_sensor_kwargs(stage.satellites, **scenario.sensor_kwargs(stage.satellites))
     a = scenario.analysis
     where = ""
     if a.region is not None:

@@ -105,6 +105,7 @@ def stage_datasets(
             region=a.region,
             attrs=_stage_attrs(scenario, stage),
             **kwargs,
+            **scenario.sensor_kwargs(stage.satellites),
         )
         if _log_lines(progress):
             print(f"orbitjax: stage {stage.index}/{len(stages)} {stage.name}: computed in "
@@ -233,6 +234,10 @@ def run(
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"output path {out_dir} exists and is not a directory")
     stages = scenario.stages()  # checks the whole scenario (and reads a catalogue) first
+    from .constraints import check_sensor_kwargs  # noqa: PLC0415
+
+    for stage in stages:  # cone limits per stage, before any work
+        check_sensor_kwargs(stage.satellites, **scenario.sensor_kwargs(stage.satellites))
     estimate_run_memory(scenario, save_raster=save_raster, elevation_sweep_deg=elevation_sweep_deg,
                         max_memory=max_memory)
     names = [stage_filename(scenario.output_prefix, stage) for stage in stages]

@@ -51,6 +51,13 @@ VARIABLE_ATTRS = {
     "min_elevation_deg": {"long_name": "minimum elevation for visibility", "units": "degree"},
     "area_weight": {"long_name": "fraction of the Earth's surface area in the cell", "units": "1"},
     "region_fraction": {"long_name": "fraction of the cell's area inside the region's polygon", "units": "1"},
+    "half_angle_deg": {"long_name": "half-angle of the nadir-pointing cone sensor (NaN: none)", "units": "degree"},
+    "usable_satellites": {
+        "long_name": "satellite seen by at least one gateway above its mask at the sample (bent-pipe service)",
+        "flag_values": np.array([0, 1], np.int8), "flag_meanings": "not_usable usable", "timing": "sampled",
+    },
+    "n_usable_satellites": {"long_name": "number of satellites seen by at least one gateway", "units": "1",
+                            "timing": "sampled"},
 }
 
 COORD_ATTRS = {
@@ -65,7 +72,7 @@ COORD_ATTRS = {
 }
 
 # In-memory dimension order of variables stored in another (CF 2.4) order on disk.
-CANONICAL_DIMS = {"sat_position_ecef": (TIME, SAT, XYZ)}
+CANONICAL_DIMS = {"sat_position_ecef": (TIME, SAT, XYZ), "usable_satellites": (TIME, SAT)}
 
 FIGURES_OF_MERIT = (
     "percent_time_covered",
@@ -157,6 +164,23 @@ def coverage_dataset(
     for name in figures:
         ds[name].attrs["timing"] = "event" if timing == "exact" and name in EVENT_TIMED else "sampled"
     ds.attrs.update({"Conventions": CONVENTIONS, **(attrs or {})})
+    return ds
+
+
+def constraint_variables(ds: xr.Dataset, *, half_angle_deg=None, usable=None, gateway_names=None,
+                         store_usable: bool = True) -> xr.Dataset:
+    """Add the sensor/gateway variables: ``half_angle_deg(sat)``, ``n_usable_satellites(time)`` and
+    (when ``store_usable``) ``usable_satellites(time, sat)`` int8, with a ``gateway`` coordinate of names."""
+    if half_angle_deg is not None:
+        ds["half_angle_deg"] = ((SAT,), np.asarray(half_angle_deg, np.float64), VARIABLE_ATTRS["half_angle_deg"])
+    if usable is not None:
+        usable = np.asarray(usable, bool)
+        ds["n_usable_satellites"] = ((TIME,), usable.sum(axis=1).astype(np.int32), VARIABLE_ATTRS["n_usable_satellites"])
+        if store_usable:
+            ds["usable_satellites"] = ((TIME, SAT), usable.astype(np.int8), VARIABLE_ATTRS["usable_satellites"])
+        if gateway_names is not None:
+            ds = ds.assign_coords(gateway=("gateway", np.asarray(gateway_names).astype(str),
+                                           {"long_name": "gateway name"}))
     return ds
 
 

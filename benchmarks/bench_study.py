@@ -28,7 +28,7 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 import orbitjax  # noqa: E402
-from orbitjax import study as st  # noqa: E402
+from orbitjax import studies as st  # noqa: E402
 from orbitjax.timescales import parse_duration_s  # noqa: E402
 
 try:

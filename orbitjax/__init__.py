@@ -103,6 +103,9 @@ _PUBLIC = {
     "access": (".site_access", "access"),
     "Sites": (".io.sites", "Sites"),
     "read_sites": (".io.sites", "read_sites"),
+    "study": (".studies", "study"),
+    "failure_study": (".studies", "failure_study"),
+    "design": (".design", None),
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

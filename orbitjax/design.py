@@ -7,9 +7,10 @@ via Relaxed Coverage and Revisit Objectives", arXiv 2604.19062), every hard step
 is replaced by a smooth one with a temperature:
 
 - **soft visibility**: satellite ``s`` covers cell ``c`` at time ``t`` with
-  probability ``sigmoid(m / T)``, where ``m`` is the elevation margin (elevation
-  above the WGS84 ellipsoid normal minus the minimum elevation, degrees) and
-  ``T`` the temperature (degrees);
+  probability ``sigmoid(m / T)``, where ``m`` is the elevation margin in degrees
+  (``(sin el - sin eps) / cos eps``: elevation above the WGS84 ellipsoid normal
+  minus the minimum elevation, to first order at the mask, with the exact sign)
+  and ``T`` the temperature (degrees);
 - **noisy-OR union** over satellites: ``u = 1 - prod_s (1 - sigmoid(m_s / T))
   = 1 - exp(-sum_s softplus(m_s / T))`` (stable in logs);
 - **soft revisit gap**: a leaky integrator ``g_k = (g_{k-1} + dt) (1 - u_k)``
@@ -104,6 +105,8 @@ class WalkerProblem:
         self.rows, self.cols = np.flatnonzero(rows), cols
         self.points = jnp.asarray(point[self.rows][:, cols].reshape(-1, 3))
         self.normals = jnp.asarray(normal[self.rows][:, cols].reshape(-1, 3))
+        self.cn = jnp.sum(self.points * self.normals, -1)  # c.n and |c|^2 per cell
+        self.cc = jnp.sum(self.points * self.points, -1)
         w = np.broadcast_to(self.grid.cell_area_fraction()[self.rows][:, None], (self.rows.size, cols.size))
         self.weights = jnp.asarray(w.reshape(-1) / w.sum())
 
@@ -170,7 +173,8 @@ class WalkerProblem:
         tau = jnp.asarray(temperature)
         tau_g = tau * 60.0 if gap_temperature_s is None else jnp.asarray(gap_temperature_s)
         el = self.elements(params)
-        eps = jnp.radians(self.min_elevation_deg)
+        sin_eps = np.sin(np.radians(self.min_elevation_deg))
+        deg_per_sin = float(np.degrees(1.0) / np.cos(np.radians(self.min_elevation_deg)))
         n_cells = self.points.shape[0]
 
         @jax.checkpoint
@@ -178,10 +182,15 @@ class WalkerProblem:
             t_s, gmst, valid = xs
             r = teme_to_ecef(kepler_j2_positions(el, jnp.broadcast_to(t_s, (self.n_sat, t_s.size))),
                              gmst[None, :])  # (sat, C, 3)
-            d = r[:, :, None, :] - self.points[None, None]  # (sat, C, cells, 3)
-            up = jnp.sum(d * self.normals, -1)  # height of the satellite above the cell's horizon plane
-            horiz = jnp.sqrt(jnp.maximum(jnp.sum(d * d, -1) - up * up, 1e-12))
-            margin_deg = jnp.degrees(jnp.arctan2(up, horiz) - eps)  # elevation above the ellipsoid normal
+            # Elevation margin from two matmuls, never a (sat, C, cells, 3) array: with cell
+            # centre c and unit normal n, up = r.n - c.n and |r - c|^2 = |r|^2 - 2 r.c + |c|^2.
+            r2 = r.reshape(-1, 3)
+            up = (r2 @ self.normals.T - self.cn[None, :])  # height above the horizon plane
+            dist2 = jnp.sum(r2 * r2, -1)[:, None] - 2.0 * (r2 @ self.points.T) + self.cc[None, :]
+            sin_el = up * jax.lax.rsqrt(jnp.maximum(dist2, 1e-6))
+            # sin(el) - sin(eps) over cos(eps): the elevation margin to first order at the mask, in
+            # degrees (same sign as el - eps, so the hard limit is the exact visibility test).
+            margin_deg = ((sin_el - sin_eps) * deg_per_sin).reshape(self.n_sat, t_s.size, -1)
             s = jnp.sum(jax.nn.softplus(margin_deg / tau), axis=0)  # (C, cells)
             u = -jnp.expm1(-s)  # noisy-OR union: 1 - exp(-sum softplus)
 
@@ -227,7 +236,7 @@ def relaxed_objective(params, problem: WalkerProblem, temperature: float, *, wei
 
 def exact_figures(problem: WalkerProblem, params_list, *, batch_size: int = 8, progress=False):
     """Exact (event-timed) figures of designs, batched with :func:`orbitjax.study.study` on the full grid."""
-    from .study import study  # noqa: PLC0415
+    from .studies import study  # noqa: PLC0415
 
     designs = [problem.constellation(p) for p in params_list]
     return study(designs, problem.times, resolution_deg=problem.grid.resolution_deg, band_deg=problem.band_deg,

@@ -565,3 +565,33 @@ def failure_study(
                            attrs={**_attrs(su, band_deg, constellation), "n_satellites": n_sat,
                                   "p_fail": np.nan if p_fail is None else float(p_fail),
                                   "k_fail": -1 if k_fail is None else int(k_fail)})
+
+
+def study_from_spec(path, *, batch_size: int | None = None, progress=None):
+    """Run the study of a spec file (:mod:`orbitjax.io.study_spec`): the ``orbitjax study`` command."""
+    from .io.study_spec import read_study_spec  # noqa: PLC0415
+    from .timescales import as_datetime64, parse_duration_s  # noqa: PLC0415
+
+    spec = read_study_spec(path)
+    a, d = spec["analysis"], dict(spec["designs"])
+    try:
+        start = as_datetime64(a["start"])
+    except ValueError:
+        raise ValueError(f"{path}: [analysis] start {a['start']!r} is not a UTC date-time like 2025-10-15T00:00:00Z") from None
+    duration = parse_duration_s(a["duration"])
+    step = float(a["step_s"])
+    if not step > 0:
+        raise ValueError(f"{path}: [analysis] step_s must be positive, got {step}")
+    n = max(1, int(np.floor(duration / step + 1e-9)))
+    times = start + (np.arange(n) * step * 1e9).astype("timedelta64[ns]")
+    mode = d.pop("mode")
+    if mode == "grid":
+        table = walker_grid(**d)
+    else:
+        n_designs, seed = d.pop("n"), d.pop("seed", 0)
+        table = walker_sample(n_designs, jax.random.key(seed), **{k: tuple(v) if isinstance(v, list) else v
+                                                                     for k, v in d.items()})
+    return study(table, times, resolution_deg=float(a.get("resolution_deg", 2.0)), band_deg=a.get("band_deg"),
+                 n_assets=tuple(a.get("n_assets", DEFAULT_N_ASSETS)),
+                 batch_size=batch_size or int(a.get("batch_size", 8)), timing=a.get("timing", "exact"),
+                 earth_model=a.get("earth_model", "wgs84"), progress=progress)

@@ -66,14 +66,15 @@ _INT_PARAMS = ("planes", "sats_per_plane", "phasing")
 def bucket_size(n_sat: int) -> int:
     """Padded satellite count of a design: the smallest of 64 * {1, 2, 3, 4, 6, 8, 12, 16, ...} >= n_sat.
 
-    A ~1.5x ladder: designs of 300-1,200 satellites share five compilations
-    (384, 512, 768, 1024, 1536) and waste on average ~20 % on padding, which costs
-    only the footprint geometry (NaN satellites have no events).
+    A ~1.5x ladder (64, 128, 192, 256, 384, 512, 768, ...): designs of 300-1,200
+    satellites share five compilations (384, 512, 768, 1024, 1536) and waste on
+    average ~20 % on padding, which costs only the footprint geometry (NaN
+    satellites have no events).
     """
-    k = 64
-    while k < n_sat:
-        k = k * 3 // 2 if (k // 64) & ((k // 64) - 1) == 0 else k * 4 // 3
-    return k
+    m = 1
+    while 64 * m < n_sat:
+        m = 2 if m == 1 else (m * 3 // 2 if m & (m - 1) == 0 else m * 4 // 3)
+    return 64 * m
 
 
 # ---------------------------------------------------------------- design tables
@@ -364,12 +365,13 @@ def _evaluate(su: _Setup, designs, batch_size: int, progress, desc: str):
         group = list(group)
         for k in range(0, len(group), batch_size):
             batches.append((s_pad, group[k:k + batch_size]))
+    # Footprint sizes from the whole study (not per batch): one compilation per bucket.
+    r_max = max(d[3] for d in designs)
+    m_min = min(float(d[2].min()) for d in designs)
     with _progress(n, desc, progress) as bar:
         for s_pad, idx in batches:
             b = min(batch_size, n)
             model, off, masks, real = _stack_batch([designs[i][:3] for i in idx], s_pad, b)
-            r_max = max(designs[i][3] for i in idx)
-            m_min = min(float(designs[i][2].min()) for i in idx)
             figs, fail = _run_batch(su, model, off, masks, real, r_max, m_min)
             for j, i in enumerate(idx):
                 results[i] = {k: v[j] for k, v in figs.items()}

@@ -265,7 +265,10 @@ def optimize(problem: WalkerProblem, params, *, vary=("inclination_deg",), steps
       and the varied parameters), ``exact`` (xarray Dataset of the exact figures of the
       re-scored designs, with ``step`` as a coordinate), ``n_gradient_evaluations``.
     """
-    import optax  # noqa: PLC0415 (the 'design' extra)
+    try:
+        import optax  # noqa: PLC0415 (the 'design' extra)
+    except ImportError:
+        raise ImportError('orbitjax.design.optimize needs optax: pip install "orbitjax[design]"') from None
 
     unknown = set(vary) - set(params)
     if unknown:

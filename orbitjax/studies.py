@@ -233,7 +233,7 @@ def _run_batch(su: _Setup, model, offset_s, min_el_rad, real, r_max_km: float, m
     steps = int(su.chunk_steps or default_chunk_steps(s, n_rows, grid, b, cell_bytes))
     steps = min(steps, n_t)
     static = (("grid", grid), ("n_rows", n_rows), ("merit_config", cfg), ("radius_km", su.radius_km),
-              ("deep_space", deep_space_needed(jax.tree_util.tree_map(lambda x: x[0], model))),
+              ("deep_space", deep_space_needed(model)),  # any design of the batch
               ("timing", su.timing), ("layout", layout), ("capacity", EVENT_BATCH if exact else 0),
               ("n_rows_swept", n_rows_swept), ("step_angle", step_angle))
     area = jnp.asarray(grid.cell_area_fraction())

@@ -252,7 +252,8 @@ def optimize(problem: WalkerProblem, params, *, vary=("inclination_deg",), steps
       problem, params: a :class:`WalkerProblem` and starting parameters.
       vary: the parameters optimised (the others stay fixed).
       steps: gradient steps (each one ``jax.value_and_grad`` of the relaxed objective).
-      learning_rate: Adam step size (in the parameters' units, e.g. degrees).
+      learning_rate: Adam step size (in the parameters' units, e.g. degrees), or an optax
+        schedule (e.g. ``optax.cosine_decay_schedule(2.0, steps, alpha=0.05)``).
       temperature: ``(start, end)``: annealed geometrically over the steps (or a scalar).
       weights: as :func:`relaxed_objective`.
       bounds: ``{name: (lo, hi)}`` box constraints, applied by projection after each step.

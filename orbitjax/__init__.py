@@ -107,6 +107,9 @@ _PUBLIC = {
     "Region": (".regions", "Region"),
     "region_summary": (".region_stats", "region_summary"),
     "Gateways": (".constraints", "Gateways"),
+    "study": (".studies", "study"),
+    "failure_study": (".studies", "failure_study"),
+    "design": (".design", None),
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

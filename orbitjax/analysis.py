@@ -175,6 +175,53 @@ def _progress(total: int, desc: str, enabled):
     return tqdm(total=total, desc=desc, unit="step", disable=not enabled, leave=False, file=sys.stderr)
 
 
+def _check_times(times, step_s):
+    """(times datetime64 (time,), step_s float) from regularly spaced UTC times; ValueError otherwise."""
+    times = np.atleast_1d(as_datetime64(times))
+    if times.ndim != 1 or times.size < 1:
+        raise ValueError("times must be a non-empty 1-D sequence of UTC times")
+    step_ns = np.diff(times.astype(np.int64))
+    if step_ns.size and (np.any(step_ns <= 0) or np.any(step_ns != step_ns[0])):
+        raise ValueError("times must be strictly increasing and regularly spaced (figures of merit assume a fixed step)")
+    if step_ns.size:
+        if step_s is not None and abs(step_s - step_ns[0] / 1e9) > 1e-9:
+            raise ValueError(f"step_s = {step_s} does not match the spacing of times ({step_ns[0] / 1e9} s)")
+        step_s = float(step_ns[0]) / 1e9
+    elif step_s is None:
+        raise ValueError("a single time needs step_s (the duration one sample stands for)")
+    elif not np.isfinite(step_s) or step_s <= 0:
+        raise ValueError(f"step_s = {step_s} must be a positive number of seconds")
+    return times, step_s
+
+
+def _footprint_rows(r_max_km: float, min_mask_deg: float, grid: Grid, step_s: float, radius_km: float):
+    """(n_rows, n_rows_swept, step_angle): static footprint sizes for satellites up to ``r_max_km``."""
+    lam_max = float(footprint_lat_span(r_max_km, np.radians(min_mask_deg), grid.earth_model, radius_km))
+    n_rows = rows_per_footprint(grid, max(lam_max, 0.0))
+    # Angle between consecutive positions: orbital rate of a circular orbit at 150 km
+    # (1.2e-3 rad/s, above any orbit's mean motion here) plus the Earth's rotation.
+    step_angle = float((1.3e-3 + 7.3e-5) * step_s)
+    n_rows_swept = rows_per_footprint(grid, max(lam_max, 0.0) + 0.5 * step_angle + SWEPT_PATH_MARGIN_RAD + 0.01)
+    return n_rows, n_rows_swept, step_angle
+
+
+def _extended_times(times, step_s: float):
+    """(time + 3,) datetime64: the samples, the window end (one step after the last sample),
+    which closes the last step, and one more sample at each side for the interpolation
+    inside the steps."""
+    step_td = np.timedelta64(int(round(step_s * 1e9)), "ns")
+    return np.concatenate([[times[0] - step_td], times, [times[-1] + step_td, times[-1] + 2 * step_td]])
+
+
+def _extended_samples(times, step_s: float):
+    """(t_all, gmst_all), each (time + 3,): seconds from ``times[0]`` and GMST of the extended samples."""
+    ref = times[0]
+    times_ext = _extended_times(times, step_s)
+    t_all = (times_ext.astype(np.int64) - ref.astype(np.int64)).astype(np.float64) / 1e9
+    gmst_all = gmst82(*jd2_from_datetime64(times_ext))  # float64 on the host, whatever the device dtype
+    return t_all, gmst_all
+
+
 def coverage(
     satellites: Constellation | Satellites,
     times,
@@ -267,20 +314,7 @@ def coverage(
     ``time * sat * 12 B``. Measured: 30 days at 60 s on a 0.5 deg grid without them
     peaks at 577 MB RSS, the same as 1 day (benchmarks/RESULTS.md).
     """
-    times = np.atleast_1d(as_datetime64(times))
-    if times.ndim != 1 or times.size < 1:
-        raise ValueError("times must be a non-empty 1-D sequence of UTC times")
-    step_ns = np.diff(times.astype(np.int64))
-    if step_ns.size and (np.any(step_ns <= 0) or np.any(step_ns != step_ns[0])):
-        raise ValueError("times must be strictly increasing and regularly spaced (figures of merit assume a fixed step)")
-    if step_ns.size:
-        if step_s is not None and abs(step_s - step_ns[0] / 1e9) > 1e-9:
-            raise ValueError(f"step_s = {step_s} does not match the spacing of times ({step_ns[0] / 1e9} s)")
-        step_s = float(step_ns[0]) / 1e9
-    elif step_s is None:
-        raise ValueError("a single time needs step_s (the duration one sample stands for)")
-    elif not np.isfinite(step_s) or step_s <= 0:
-        raise ValueError(f"step_s = {step_s} must be a positive number of seconds")
+    times, step_s = _check_times(times, step_s)
     if timing not in ("exact", "sampled"):
         raise ValueError(f"timing must be 'exact' or 'sampled', got {timing!r}")
     if region is not None:
@@ -320,12 +354,7 @@ def coverage(
     model, epochs = make_model(satellites, reference=times[0])
     deep = deep_space_needed(model)
     n_pad = -n_sat % SAT_BUCKET
-    lam_max = float(footprint_lat_span(max_radius_km(satellites), np.radians(masks.min()), earth_model, radius_km))
-    n_rows = rows_per_footprint(grid, max(lam_max, 0.0))
-    # Angle between consecutive positions: orbital rate of a circular orbit at 150 km
-    # (1.2e-3 rad/s, above any orbit's mean motion here) plus the Earth's rotation.
-    step_angle = float((1.3e-3 + 7.3e-5) * step_s)
-    n_rows_swept = rows_per_footprint(grid, max(lam_max, 0.0) + 0.5 * step_angle + SWEPT_PATH_MARGIN_RAD + 0.01)
+    n_rows, n_rows_swept, step_angle = _footprint_rows(max_radius_km(satellites), masks.min(), grid, step_s, radius_km)
     n_masks = masks.shape[0]
     exact = timing == "exact"
     # Fields sized for the real satellites (the padding is never in view) but shared by the
@@ -338,12 +367,8 @@ def coverage(
 
     ref = times[0]
     offset_s = jnp.pad(jnp.asarray(time_offsets(epochs, ref)), (0, n_pad))
-    # Sample times plus the window end (one step after the last sample), which closes the
-    # last step, and one more sample at each side for the interpolation inside the steps.
-    step_td = np.timedelta64(int(round(step_s * 1e9)), "ns")
-    times_ext = np.concatenate([[times[0] - step_td], times, [times[-1] + step_td, times[-1] + 2 * step_td]])
-    t_all = (times_ext.astype(np.int64) - ref.astype(np.int64)).astype(np.float64) / 1e9
-    gmst_all = gmst82(*jd2_from_datetime64(times_ext))  # float64 on the host, whatever the device dtype
+    times_ext = _extended_times(times, step_s)
+    t_all, gmst_all = _extended_samples(times, step_s)
     row_area = grid.cell_area_fraction()
     if grid.is_global:  # cell areas as fractions of the globe sum to 1
         area = jnp.asarray(row_area)

@@ -139,11 +139,40 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--first-norad-id", type=int, default=90000,
                    help="catalogue number of the first satellite (default: 90000)")
 
+    _add_study_parser(sub)
     sub.add_parser("scenarios", help="list the bundled scenarios and presets",
                    description="List the bundled scenarios (launch stages) and constellation presets; "
                                "each name runs with 'orbitjax run NAME'.")
     _add_access_parser(sub)
     return p
+
+
+def _add_study_parser(sub) -> None:
+    s = sub.add_parser(
+        "study", help="coverage figures of many Walker designs (a grid or a random sample) -> one NetCDF file",
+        description="Evaluate the Walker designs of SPEC (a TOML file with [analysis] and [designs]; see "
+                    "docs/design_studies.md) in batches and write their figures (design dimension) to --out.",
+    )
+    s.add_argument("spec", help="study spec TOML file")
+    s.add_argument("--out", default="study.nc", help="output NetCDF file (default: %(default)s)")
+    s.add_argument("--batch-size", type=int, metavar="N", help="designs per batch (memory knob; default: the spec's, else 8)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _cmd_study(args) -> int:
+    import numpy as np  # noqa: PLC0415 (fast --help)
+
+    from .io.netcdf import write_netcdf
+    from .studies import study_from_spec
+
+    t0 = time.perf_counter()
+    ds = study_from_spec(args.spec, batch_size=args.batch_size, progress=False if args.quiet else None)
+    path = write_netcdf(ds, args.out)
+    print(f"orbitjax: {ds.sizes['design']} designs in {time.perf_counter() - t0:.1f} s -> {path}", file=sys.stderr)
+    key = "percent_time_covered_band" if "percent_time_covered_band" in ds else "percent_time_covered_global"
+    best = int(np.nanargmax(ds[key].values))
+    print(f"best {key}: design {best} ({float(ds[key][best]):.2f} %, {int(ds.n_satellites[best])} satellites)")
+    return 0
 
 
 def _add_access_parser(sub) -> None:
@@ -477,7 +506,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     handler = {"run": _cmd_run, "compare": _cmd_compare, "export-tle": _cmd_export_tle,
-               "scenarios": _cmd_scenarios, "access": _cmd_access}[args.command]
+               "scenarios": _cmd_scenarios, "access": _cmd_access,
+               "study": _cmd_study}[args.command]
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning

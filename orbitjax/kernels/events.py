@@ -347,7 +347,7 @@ def cubic_motion(r_ext_km):
 
 
 def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, grid: Grid, capacity: int,
-                     radius_km: float = 6371.0088, iterations: int = 6, valid=None,
+                     radius_km: float = 6371.0088, iterations: int = 10, valid=None,
                      half_angle_rad=None) -> StepTiming:
     """Coverage start/end times inside each of the T steps between T + 1 samples.
 
@@ -365,8 +365,10 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
       grid: the grid (its Earth model sets cell centres and normals).
       capacity: static batch size of the event solver (entries solved per loop
         iteration); the loops run only as many times as there are events.
-      iterations: regula falsi iterations per crossing; 6 reach < 1 ms for 60 s
-        steps (the margin is nearly linear over a step; Illinois converges superlinearly).
+      iterations: regula falsi iterations per crossing. 10: the margin is nearly linear
+        over most steps (Illinois converges superlinearly, < 1 ms in 6), but where a
+        crossing lies near a pass's peak it is strongly curved, and 6 left a rise 2.6 s
+        late on a 120 s step (a hypothesis case in tests/test_coverage_figures.py).
       valid: optional (T,) bool: the steps counted in ``n_listed``/``n_approx``
         (a padded chunk's tail is solved but not counted).
       half_angle_rad: optional (sat,) nadir-cone half-angles (NaN: none), as in

@@ -459,7 +459,7 @@ def _catalog_launches(specs, where: str) -> dict:
 def _target_region(target: dict | None, path: Path):
     """``[target]`` -> a Region: ``region`` (country name/ISO code, or a polygon file relative to the
     scenario, with ``feature`` picking one feature) or ``box = [south, north, west, east]``."""
-    if not target:
+    if not target or not {"region", "box", "feature"} & set(target):  # e.g. only a daylight limit
         return None
     from .regions import as_region, file_region  # noqa: PLC0415 (shapely only for regions)
 

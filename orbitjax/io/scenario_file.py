@@ -52,9 +52,9 @@ SCENARIO_TABLES = {
         "strict": (bool, False),
         "launches": (list, False),
     },
-    "target": {"sun_elevation_min_deg": (_NUMBER, False)},
     "sites": None,  # free-form names -> SITE_KEYS
-    "target": {"region": (str, False), "box": (list, False), "feature": (str, False)},
+    "target": {"region": (str, False), "box": (list, False), "feature": (str, False),
+               "sun_elevation_min_deg": (_NUMBER, False)},
 }
 SCENARIO_ARRAYS = {"shells": SHELL_KEYS, "launches": None, "gateways": None}
 LAUNCH_KEYS = {

@@ -1,6 +1,14 @@
-"""Shared test configuration: float64 everywhere, strict rank promotion."""
+"""Shared test configuration: float64 everywhere, strict rank promotion, no persistent compile cache."""
 
-import jax
+import os
+
+# Tests compile in a clean state: JAX's persistent cache (on by default for users, see
+# orbitjax.compilation_cache_dir) is turned off for this process and the CLI subprocesses it
+# starts. CI machines are ephemeral, so the cache cannot pay for itself there, and reading
+# XLA:CPU executables back has crashed a CI run (test_compile_cache.py checks the cache itself).
+os.environ["ORBITJAX_CACHE_DIR"] = "off"
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")

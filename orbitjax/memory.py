@@ -14,15 +14,33 @@ The estimate follows what :func:`orbitjax.coverage` allocates
   gaps, sums; float64/int32);
 - on the host, when stored: the raster ``time * lat * lon * 2 B`` (int16) and the
   positions ``time * sat * 12 B`` (float32); the coverage fraction ``time * 8 B``;
-- event timing (the default ``timing="exact"``), per cell-step and mask: the
-  packed sums at the samples and over the swept footprints (int64), their
-  decoded counts and ids, the per-step timings and the event index lists:
-  :data:`EVENT_BYTES_PER_CELL_STEP`;
-- a fixed :data:`BASE_BYTES` for the interpreter, JAX and XLA's compiled code.
+- event timing (the default ``timing="exact"``): per cell and mask,
+  :data:`EVENT_BYTES_PER_CELL` (the timed state, the solver's per-cell arrays and
+  the finalised figures), and per cell, mask and sample of the chunk
+  (``chunk_steps + 1`` samples: both ends of every step)
+  :data:`EVENT_BYTES_PER_CELL_SAMPLE` (packed sums at the samples and over the
+  swept footprints, decoded counts, per-step timings); both fitted to measured peaks;
+- a fixed :data:`BASE_BYTES` for the interpreter, JAX, XLA's compiler and code.
 
-It is an upper estimate (a chunk's temporaries are not all live at once).
-Measured for comparison: 30 days at 60 s on a 0.5 deg grid, full Kuiper
-(3,236 satellites), no raster: 577 MB peak RSS (benchmarks/RESULTS.md).
+Measured peak RSS (``ru_maxrss``) against this estimate, global WGS84 grid, event
+timing, no raster, 3 steps of 60 s, 2-core CPU machine; 24 satellites (a 3x8
+Walker shell, padded to 64) unless noted:
+
+==========  ===========  =======  ========
+grid        chunk steps  peak     estimate
+==========  ===========  =======  ========
+10 deg      3            0.80 GB  0.89 GB
+0.5 deg     3            1.13 GB  1.18 GB
+0.25 deg    2 (72 sats)  1.69 GB  1.95 GB
+0.2 deg     1            2.27 GB  2.42 GB
+0.1 deg     1 (72 sats)  5.35 GB  7.00 GB
+==========  ===========  =======  ========
+
+Sampled timing at 0.1 deg (72 satellites): 1.49 GB (estimate 1.94 GB). The 0.05
+deg global grid event-timed is estimated at 25 GB (more than 15 GB was seen before
+that run was stopped). tests/test_memory_estimate.py checks a run's peak against it.
+Also measured: 30 days at 60 s on a 0.5 deg grid, full Kuiper (3,236 satellites),
+sampled, no raster: 577 MB peak RSS (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -33,8 +51,9 @@ from dataclasses import dataclass
 
 from .kernels.grid import Grid
 
-BASE_BYTES = 400 * 2**20
-EVENT_BYTES_PER_CELL_STEP = 160
+BASE_BYTES = 850 * 2**20
+EVENT_BYTES_PER_CELL = 660
+EVENT_BYTES_PER_CELL_SAMPLE = 60
 DIFF_BYTES_PER_CELL = 8
 INTERVAL_BYTES = 60
 MERIT_BYTES_PER_CELL = 144  # MeritState 68 B + TimedState 76 B (x64, n_assets=(1, 2, 3, 4))
@@ -65,6 +84,7 @@ class RunSize:
     chunk_steps: int = 1
     n_rows: int | None = None  # grid rows per footprint; default: every row (worst case)
     box: tuple | None = None  # a regional grid's (south, north, west, east); None: the globe
+    event_timing: bool = True  # timing="exact" (the default); False: timing="sampled"
 
     @property
     def n_lat(self) -> int:
@@ -82,8 +102,8 @@ def estimate_bytes(size: RunSize) -> dict[str, int]:
     steps = max(1, min(s.chunk_steps, s.n_times))
     cells = s.n_lat * s.n_lon
     parts = {
-        "chunk": steps * (s.n_masks * (2 * cells * DIFF_BYTES_PER_CELL + cells * 2 + cells * EVENT_BYTES_PER_CELL_STEP)
-                          + s.n_sat * rows * INTERVAL_BYTES),
+        "chunk": steps * (s.n_masks * (2 * cells * DIFF_BYTES_PER_CELL + cells * 2) + s.n_sat * rows * INTERVAL_BYTES)
+        + s.event_timing * s.n_masks * cells * (EVENT_BYTES_PER_CELL + (steps + 1) * EVENT_BYTES_PER_CELL_SAMPLE),
         "satellites": s.n_sat * (SAT_BYTES + steps * SAT_STEP_BYTES),
         "merit": cells * s.n_masks * MERIT_BYTES_PER_CELL + s.n_times * s.n_masks * 8,
         "raster": s.n_times * cells * 2 if s.save_raster else 0,

@@ -140,6 +140,7 @@ def estimate_run_memory(
     save_raster: bool | None = None,
     elevation_sweep_deg=None,
     max_memory: int | str | None = None,
+    timing: str = "exact",
 ) -> dict[str, int]:
     """Estimate the peak memory of the scenario's largest stage and refuse it if it does not fit.
 
@@ -176,10 +177,11 @@ def estimate_run_memory(
         lam = float(footprint_lat_span(r_max, np.radians(el))) if np.isfinite(r_max) else np.pi
         n_rows = rows_per_footprint(grid, max(lam, 0.0))
         n_pad = n_sat + (-n_sat % SAT_BUCKET)
-        steps = int(a.chunk_steps or default_chunk_steps(n_pad, n_rows, grid, n_masks))
+        exact = timing == "exact"
+        steps = int(a.chunk_steps or default_chunk_steps(n_pad, n_rows, grid, n_masks, event_timing=exact))
         size = RunSize(n_sat=n_pad, n_times=n_t, resolution_deg=grid.resolution_deg, box=grid.box, n_masks=n_masks,
                        save_raster=bool(raster), save_positions=n_t * n_sat * 12 <= STORE_LIMIT_BYTES,
-                       chunk_steps=min(steps, n_t), n_rows=n_rows)
+                       chunk_steps=min(steps, n_t), n_rows=n_rows, event_timing=exact)
         est = check_memory(size, max_memory, what=f"stage {stage.index} ({stage.name})")
         if worst is None or est["total"] > worst["total"]:
             worst = est
@@ -239,7 +241,7 @@ def run(
     for stage in stages:  # cone limits per stage, before any work
         check_sensor_kwargs(stage.satellites, **scenario.sensor_kwargs(stage.satellites))
     estimate_run_memory(scenario, save_raster=save_raster, elevation_sweep_deg=elevation_sweep_deg,
-                        max_memory=max_memory)
+                        max_memory=max_memory, timing=timing)
     names = [stage_filename(scenario.output_prefix, stage) for stage in stages]
     paths: list[Path] = []
     info = {"scenario": scenario.name, "orbitjax_version": __version__, "stages": len(stages)}

@@ -173,7 +173,13 @@ def test_memory_estimate_parts_and_sizes():
     assert e["raster"] == 0 and e["total"] == sum(v for k, v in e.items() if k != "total")
     with_raster = estimate_bytes(dataclasses.replace(base, save_raster=True))
     assert with_raster["raster"] == 1800 * 1800 * 3600 * 2  # the 0.1 deg, 30 h run: 23 GB
-    assert estimate_bytes(dataclasses.replace(base, chunk_steps=20))["chunk"] == 2 * e["chunk"]
+    # Per step: the difference arrays, counts and intervals; per sample (steps + 1): the event solver.
+    e20 = estimate_bytes(dataclasses.replace(base, chunk_steps=20))["chunk"]
+    e30 = estimate_bytes(dataclasses.replace(base, chunk_steps=30))["chunk"]
+    assert e30 - e20 == e20 - e["chunk"] > 0
+    sampled = estimate_bytes(dataclasses.replace(base, event_timing=False))["chunk"]
+    assert sampled * 20 == estimate_bytes(dataclasses.replace(base, chunk_steps=20, event_timing=False))["chunk"] * 10
+    assert sampled < e["chunk"]
 
 
 def test_max_memory_must_be_a_size(tiny, tmp_path, capsys):

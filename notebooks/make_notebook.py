@@ -92,6 +92,23 @@ for r in rows:
 bunch up. The full constellation covers every cell between about 58° S and 58° N all of the time.
 `orbitjax.run(scenario, "out")` writes the same datasets as one NetCDF file per stage, and
 `orbitjax compare out` tabulates and plots them."""),
+    ("md", """## Countries and regional grids
+
+`orbitjax.region_summary` turns any global (or regional) run into figures per country, box or polygon: the
+cells are weighted by their exact area inside the bundled Natural Earth borders. For a finer look at one
+region, `coverage(..., region=...)` computes only that region's cells, with the same exact kernel
+([docs/regions.md](../docs/regions.md))."""),
+    ("code", """countries = ["United States of America", "France", "Japan", "Brazil", "India", "Australia"]
+for name, d in datasets.items():
+    per = orbitjax.region_summary(d, countries)
+    print(f"{name:6s}", "  ".join(f"{r[:14]:>14s} {v:5.1f}%" for r, v in
+                                  zip(per.region.values, per.percent_time_covered.values)))
+# The same stage on a regional grid: CONUS at 4x the resolution, only the box's cells computed.
+conus = orbitjax.coverage(stages[2].satellites, scenario.analysis.times, resolution_deg=RESOLUTION / 4,
+                          region=(24, 50, -125, -66))
+print(dict(conus.sizes), "cells:", conus.sizes["lat"] * conus.sizes["lon"])
+conus.percent_time_covered.plot(figsize=(8, 3.4), vmin=0, vmax=100, cbar_kwargs={"label": "% time covered"})
+plt.title("KF-03 over CONUS (regional grid)");"""),
     ("md", """## Bent-pipe service, cone sensors and daylight
 
 Before its inter-satellite links are up, a broadband satellite serves users only while it also sees one of the

@@ -20,9 +20,9 @@ Sources: AGI, STK Coverage help, "Figures of Merit": Revisit Time, Time Average
 Gap, Response Time (mean response time for a request time uniformly distributed
 over the coverage interval), Number of Assets, N Asset Coverage, Coverage Time.
 
-Memory: the state holds ``11 + len(n_assets)`` integers per cell, all int32
-except ``gap_sq_sum`` (int64 when ``jax_enable_x64`` is on): 60 bytes per cell for
-``n_assets=(1, 2, 4)`` with x64, 3.9 MB for a 1 deg grid (64,800 cells). ``merit_update`` additionally
+Memory: the state holds ``12 + len(n_assets)`` integers per cell, all int32
+except ``gap_sq_sum`` (int64 when ``jax_enable_x64`` is on): 64 bytes per cell for
+``n_assets=(1, 2, 4)`` with x64, 4.1 MB for a 1 deg grid (64,800 cells). ``merit_update`` additionally
 reads its chunk (``T * cells * counts.itemsize`` bytes) and keeps about two
 copies of the state as scan carries; it allocates nothing of size ``T * cells``.
 
@@ -52,6 +52,12 @@ __all__ = [
     "merit_update",
     "merit_finalize",
     "merit_from_raster",
+    "merit_merge",
+    "TimedState",
+    "timed_init",
+    "timed_update",
+    "timed_merge",
+    "timed_finalize",
 ]
 
 
@@ -91,6 +97,9 @@ class MeritState(NamedTuple):
       max_gap: (*cell) longest gap so far, the open one included.
       max_cover: (*cell) longest coverage interval so far, the open one included.
       first_covered: (*cell) index of the first covered sample, -1 if none yet.
+      first_uncovered: (*cell) index of the first uncovered sample, -1 if none yet
+        (with ``first_covered`` it gives the runs at the start of the window, which
+        :func:`merit_merge` joins to the runs open at the end of an earlier window).
     """
 
     n_samples: Array
@@ -106,6 +115,7 @@ class MeritState(NamedTuple):
     max_gap: Array
     max_cover: Array
     first_covered: Array
+    first_uncovered: Array
 
 
 def _int_dtype():
@@ -160,6 +170,7 @@ def merit_init(cell_shape: tuple[int, ...], config: MeritConfig) -> MeritState:
         max_gap=zeros,
         max_cover=zeros,
         first_covered=jnp.full(cell_shape, -1, it),
+        first_uncovered=jnp.full(cell_shape, -1, it),
     )
 
 
@@ -186,6 +197,7 @@ def _fold(config: MeritConfig, counts_t: Array, s: MeritState) -> MeritState:
         max_gap=jnp.maximum(s.max_gap, gap),
         max_cover=jnp.maximum(s.max_cover, run),
         first_covered=jnp.where(cov & (s.first_covered < 0), s.n_samples, s.first_covered),
+        first_uncovered=jnp.where(~cov & (s.first_uncovered < 0), s.n_samples, s.first_uncovered),
     )
 
 
@@ -240,6 +252,51 @@ def merit_update(
         )
     state, _ = lax.scan(functools.partial(_step, config), state, (counts, valid))
     return state
+
+
+@jax.jit
+def merit_merge(a: MeritState, b: MeritState) -> MeritState:
+    """The state of window ``a`` followed by window ``b``, from the two states alone.
+
+    ``b`` is the state of its own samples folded into :func:`merit_init` (a
+    *partial summary*); ``a`` a partial summary or a carry. The merge is
+    associative and :func:`merit_init` is its identity, so the states of any
+    split of a window into consecutive blocks, merged in any tree order, equal
+    the state of the whole window folded sequentially, integer for integer.
+
+    Algebra (``docs/merge_algebra.md``): counts and sums add; extremes take the
+    extreme; the gap open at the end of ``a`` (``gap_run``) joins the gap at the
+    start of ``b`` (``first_covered``, or all of ``b`` if never covered), so one
+    gap is counted twice and its squared length gains ``2 * g_a * g_b``; runs of
+    coverage join in the same way through ``first_uncovered``; first instants of
+    ``b`` shift by ``a.n_samples``.
+    """
+    it = a.n_covered.dtype
+    sq = a.gap_sq_sum.dtype
+    b_has_cover = b.first_covered >= 0
+    b_has_gap = b.first_uncovered >= 0
+    lead_gap = jnp.where(b_has_cover, b.first_covered, b.n_samples)  # b's gap at its start
+    lead_cover = jnp.where(b_has_gap, b.first_uncovered, b.n_samples)
+
+    def shifted(x_a, x_b):
+        return jnp.where(x_a >= 0, x_a, jnp.where(x_b >= 0, a.n_samples + x_b, -1)).astype(it)
+
+    return MeritState(
+        n_samples=a.n_samples + b.n_samples,
+        n_covered=a.n_covered + b.n_covered,
+        n_covered_n=a.n_covered_n + b.n_covered_n,
+        sum_counts=a.sum_counts + b.sum_counts,
+        min_counts=jnp.minimum(a.min_counts, b.min_counts),
+        max_counts=jnp.maximum(a.max_counts, b.max_counts),
+        gap_run=jnp.where(b_has_cover, b.gap_run, a.gap_run + b.n_samples),
+        cover_run=jnp.where(b_has_gap, b.cover_run, a.cover_run + b.n_samples),
+        gap_count=a.gap_count + b.gap_count - ((a.gap_run > 0) & (lead_gap > 0)).astype(it),
+        gap_sq_sum=a.gap_sq_sum + b.gap_sq_sum + 2 * a.gap_run.astype(sq) * lead_gap.astype(sq),
+        max_gap=jnp.maximum(jnp.maximum(a.max_gap, b.max_gap), a.gap_run + lead_gap),
+        max_cover=jnp.maximum(jnp.maximum(a.max_cover, b.max_cover), a.cover_run + lead_cover),
+        first_covered=shifted(a.first_covered, b.first_covered),
+        first_uncovered=shifted(a.first_uncovered, b.first_uncovered),
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("config",))
@@ -341,6 +398,11 @@ class TimedState(NamedTuple):
       gap_sq_sum_s2: (*cell) sum of squared closed gap lengths.
       max_gap_s, max_cover_s: (*cell) longest closed gap / coverage interval.
       first_covered_s: (*cell) first covered instant since the window start, -1 if none.
+      lead_gap_s: (*cell) length of the gap at the window start, set at the first
+        coverage (0 if covered at the start); -1 while never covered.
+      lead_cover_s: (*cell) length of the coverage interval at the window start,
+        set when it ends (0 if uncovered at the start); -1 while covered throughout.
+        These two let :func:`timed_merge` join a window to the one before it.
     """
 
     elapsed_s: Array
@@ -352,6 +414,8 @@ class TimedState(NamedTuple):
     max_gap_s: Array
     max_cover_s: Array
     first_covered_s: Array
+    lead_gap_s: Array
+    lead_cover_s: Array
 
 
 def timed_init(cell_shape: tuple[int, ...], dtype=None) -> TimedState:
@@ -363,6 +427,7 @@ def timed_init(cell_shape: tuple[int, ...], dtype=None) -> TimedState:
         elapsed_s=jnp.zeros((), ft), covered_s=z, open_gap_s=z, open_cover_s=z,
         gap_count=jnp.zeros(cell_shape, _int_dtype()), gap_sq_sum_s2=z, max_gap_s=z, max_cover_s=z,
         first_covered_s=jnp.full(cell_shape, -1.0, ft),
+        lead_gap_s=jnp.full(cell_shape, -1.0, ft), lead_cover_s=jnp.full(cell_shape, -1.0, ft),
     )
 
 
@@ -381,6 +446,8 @@ def _timed_fold(step_s: float, s: TimedState, lead, trail, p, q) -> TimedState:
     dt = jnp.asarray(step_s, s.covered_s.dtype)
     full = lead >= trail
     cov_start = full | (lead > 0)
+    # The gap at the window start ends at the first coverage: before each _close_gap below.
+    lead_gap = jnp.where((s.lead_gap_s < 0) & cov_start, s.open_gap_s, s.lead_gap_s)
     s = _close_gap(s, cov_start & (s.open_gap_s > 0))
     first = jnp.where((s.first_covered_s < 0) & cov_start, s.elapsed_s, s.first_covered_s)
     head = jnp.where(full, dt, lead * dt)
@@ -391,12 +458,14 @@ def _timed_fold(step_s: float, s: TimedState, lead, trail, p, q) -> TimedState:
         covered_s=s.covered_s + head,
         max_cover_s=jnp.where(ends, jnp.maximum(s.max_cover_s, run), s.max_cover_s),
         open_cover_s=jnp.where(ends, 0.0, run),
+        lead_cover_s=jnp.where(ends & (s.lead_cover_s < 0), run, s.lead_cover_s),
     )
     # A pass between the samples, strictly inside the gap: closes it at p, opens another at q.
     brief = ends & (p < q)
     gap_to = jnp.where(brief, p, trail)
     s = s._replace(open_gap_s=s.open_gap_s + jnp.where(full, 0.0, (gap_to - lead) * dt))
     first = jnp.where((first < 0) & brief, s.elapsed_s + p * dt, first)
+    lead_gap = jnp.where((lead_gap < 0) & brief, s.open_gap_s, lead_gap)
     s = _close_gap(s, brief & (s.open_gap_s > 0))
     s = s._replace(
         covered_s=s.covered_s + jnp.where(brief, (q - p) * dt, 0.0),
@@ -405,12 +474,14 @@ def _timed_fold(step_s: float, s: TimedState, lead, trail, p, q) -> TimedState:
     )
     rises = ends & (trail < 1.0)
     first = jnp.where((first < 0) & rises, s.elapsed_s + trail * dt, first)
+    lead_gap = jnp.where((lead_gap < 0) & rises, s.open_gap_s, lead_gap)
     s = _close_gap(s, rises & (s.open_gap_s > 0))
     tail = jnp.where(rises, (1.0 - trail) * dt, 0.0)
     return s._replace(
         covered_s=s.covered_s + tail,
         open_cover_s=jnp.where(rises, tail, s.open_cover_s),
         first_covered_s=first,
+        lead_gap_s=lead_gap,
         elapsed_s=s.elapsed_s + dt,
     )
 
@@ -433,6 +504,40 @@ def timed_update(state: TimedState, lead, trail, brief_start, brief_end, step_s:
 
     state, _ = lax.scan(body, state, xs + (valid,))
     return state
+
+
+@jax.jit
+def timed_merge(a: TimedState, b: TimedState) -> TimedState:
+    """The timed state of window ``a`` followed by window ``b`` (``b`` folded from :func:`timed_init`).
+
+    Associative, with :func:`timed_init` as identity; integers (``gap_count``)
+    equal those of the sequential fold, float sums equal up to rounding (the
+    additions are grouped differently). The gap open at the end of ``a`` joins
+    ``b``'s leading gap ``lead_gap_s`` and closes where ``b`` is first covered
+    (``b`` counted it already if it was longer than 0, and its squared length
+    gains ``g_a * (g_a + 2 g_b)``); the open coverage interval joins
+    ``lead_cover_s`` the same way. See ``docs/merge_algebra.md``.
+    """
+    g_a, g_b = a.open_gap_s, b.lead_gap_s
+    c_a, c_b = a.open_cover_s, b.lead_cover_s
+    b_covered = g_b >= 0  # b has a coverage: the joint gap closes inside b
+    b_ends = c_b >= 0  # b has a gap: the joint coverage interval ends inside b
+    zero = jnp.zeros_like(g_a)
+    it = a.gap_count.dtype
+    return TimedState(
+        elapsed_s=a.elapsed_s + b.elapsed_s,
+        covered_s=a.covered_s + b.covered_s,
+        open_gap_s=jnp.where(b_covered, b.open_gap_s, g_a + b.open_gap_s),
+        open_cover_s=jnp.where(b_ends, b.open_cover_s, c_a + b.open_cover_s),
+        gap_count=a.gap_count + b.gap_count + (b_covered & (g_a > 0) & (g_b == 0)).astype(it),
+        gap_sq_sum_s2=a.gap_sq_sum_s2 + b.gap_sq_sum_s2 + jnp.where(b_covered, g_a * (g_a + 2.0 * g_b), zero),
+        max_gap_s=jnp.maximum(jnp.maximum(a.max_gap_s, b.max_gap_s), jnp.where(b_covered, g_a + g_b, zero)),
+        max_cover_s=jnp.maximum(jnp.maximum(a.max_cover_s, b.max_cover_s), jnp.where(b_ends, c_a + c_b, zero)),
+        first_covered_s=jnp.where(a.first_covered_s >= 0, a.first_covered_s,
+                                  jnp.where(b.first_covered_s >= 0, a.elapsed_s + b.first_covered_s, -1.0)),
+        lead_gap_s=jnp.where(a.lead_gap_s >= 0, a.lead_gap_s, jnp.where(b_covered, g_a + g_b, -1.0)),
+        lead_cover_s=jnp.where(a.lead_cover_s >= 0, a.lead_cover_s, jnp.where(b_ends, c_a + c_b, -1.0)),
+    )
 
 
 @jax.jit

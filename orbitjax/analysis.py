@@ -16,6 +16,7 @@ the int16 raster (time x lat x lon); without them nothing grows with the window.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from functools import partial
 
 import jax
@@ -139,71 +140,9 @@ def _progress(total: int, desc: str, enabled):
     return tqdm(total=total, desc=desc, unit="step", disable=not enabled, leave=False, file=sys.stderr)
 
 
-def coverage(
-    satellites: Constellation | Satellites,
-    times,
-    *,
-    resolution_deg: float = 1.0,
-    min_elevation_deg=None,
-    elevation_sweep_deg=None,
-    n_assets: tuple[int, ...] = DEFAULT_N_ASSETS,
-    step_s: float | None = None,
-    chunk_steps: int | None = None,
-    save_raster: bool | None = None,
-    save_positions: bool | None = None,
-    progress: bool | None = None,
-    earth_model: str = "wgs84",
-    timing: str = "exact",
-    radius_km: float = MEAN_RADIUS_KM,
-    attrs: dict | None = None,
-):
-    """Coverage counts and figures of merit of ``satellites`` on a global grid.
-
-    Args:
-      satellites: a designed :class:`Constellation` (Kepler + J2) or a
-        :class:`Satellites` catalogue (SGP4/SDP4).
-      times: regularly spaced UTC times (datetime64 or strings), at least 1.
-      resolution_deg: grid resolution; must divide 180.
-      min_elevation_deg: scalar or (sat,) minimum elevation; default the
-        constellation's per-satellite values (required for catalogues).
-      elevation_sweep_deg: optional sequence of masks applied to every satellite;
-        figures of merit and coverage_fraction then get a ``min_elevation`` dim
-        (the raster is kept for the first mask only).
-      n_assets: N values of the N-asset coverage figure.
-      step_s: the time step; needed only when ``times`` has a single element
-        (otherwise it is the spacing of ``times``, which must be regular).
-      chunk_steps: time steps per chunk (memory knob); default from the sizes.
-      save_raster: keep ``visible_count(time, lat, lon)``; default: when it takes
-        at most 256 MiB (:data:`STORE_LIMIT_BYTES`).
-      save_positions: keep ``sat_position_ecef(time, sat, xyz)``; same default.
-      progress: show a progress bar (default: when stderr is a terminal).
-      earth_model: ``"wgs84"`` (default): geodetic grid latitudes, cell centres on
-        the WGS84 ellipsoid, elevation from the ellipsoid normal (as STK, TAT-C,
-        Skyfield); ``"sphere"``: geocentric latitudes on a sphere of ``radius_km``.
-      timing: ``"exact"`` (default): coverage starts and ends are timed inside
-        each step (``orbitjax.kernels.events``), so percent covered, gaps, time to
-        first coverage, response time and longest coverage use real access
-        times, and gaps shorter than a step are found; ``"sampled"``: every
-        sample stands for its whole step (the figures of orbitjax <= 0.1).
-        N-asset coverage (N >= 2) and multiplicity are sampled either way.
-      radius_km: radius of the spherical Earth (``earth_model="sphere"`` only).
-      attrs: extra global attributes.
-
-    Returns:
-      xarray.Dataset (schema in ``orbitjax.io.dataset``).
-
-    Peak memory: per chunk about ``chunk_steps * (n_lat * 2 n_lon * 2 B + sat * rows * 40 B)``
-    on the device (the int16 difference array and the footprint intervals; ~2 MB per
-    step for the full Kuiper constellation at 1 deg), plus the figures-of-merit state,
-    about 60 B per cell and mask; none of it grows with the window. Event timing
-    (the default) uses int64 difference arrays (8 B instead of 2 B a cell; chunks
-    shrink to keep ~48 MB), and about 160 B per cell-step of work arrays for the
-    event solver (``orbitjax.memory``; the 30-day figure below is for the sampled
-    mode of orbitjax 0.1 and was not re-measured). On the host,
-    ``save_raster`` adds ``time * lat * lon * 2 B`` and ``save_positions``
-    ``time * sat * 12 B``. Measured: 30 days at 60 s on a 0.5 deg grid without them
-    peaks at 577 MB RSS, the same as 1 day (benchmarks/RESULTS.md).
-    """
+def _plan(satellites, times, *, resolution_deg, min_elevation_deg, elevation_sweep_deg, n_assets, step_s,
+          chunk_steps, save_raster, save_positions, earth_model, timing, radius_km) -> "_Plan":
+    """Check the arguments of :func:`coverage` and fix everything its chunks need."""
     times = np.atleast_1d(as_datetime64(times))
     if times.ndim != 1 or times.size < 1:
         raise ValueError("times must be a non-empty 1-D sequence of UTC times")
@@ -271,42 +210,230 @@ def coverage(
     area = jnp.asarray(grid.cell_area_fraction())
     model, min_el = _pad_sats(model, jnp.asarray(np.radians(masks)), n_pad)
     real = jnp.arange(n_sat + n_pad) < n_sat
-    state = merit_init((n_masks, grid.n_lat, grid.n_lon), merit_config)
-    timed = timed_init((n_masks, grid.n_lat, grid.n_lon)) if exact else None
+    return _Plan(
+        times=times, step_s=step_s, grid=grid, n_sat=n_sat, save_raster=bool(save_raster),
+        save_positions=bool(save_positions), per_sat=per_sat, sweep=sweep, masks=np.asarray(masks),
+        model=jax.tree_util.tree_map(np.asarray, model), deep=deep, n_rows=n_rows, n_rows_swept=n_rows_swept,
+        step_angle=step_angle, timing=timing, layout=layout, steps=steps, merit_config=merit_config,
+        offset_s=np.asarray(offset_s), t_all=t_all, gmst_all=np.asarray(gmst_all), area=np.asarray(area),
+        min_el=np.asarray(min_el), real=np.asarray(real), radius_km=float(radius_km), earth_model=earth_model,
+        x64=bool(jax.config.jax_enable_x64),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """The checked arguments of :func:`coverage` and what every chunk needs, as host arrays.
+
+    It pickles (to Dask workers, with ``x64`` to set there first) and is the same
+    for every block of a window: :mod:`orbitjax.blocks` computes blocks from it.
+    """
+
+    times: np.ndarray
+    step_s: float
+    grid: Grid
+    n_sat: int
+    save_raster: bool
+    save_positions: bool
+    per_sat: np.ndarray
+    sweep: tuple | None
+    masks: np.ndarray
+    model: object
+    deep: bool
+    n_rows: int
+    n_rows_swept: int
+    step_angle: float
+    timing: str
+    layout: object
+    steps: int
+    merit_config: MeritConfig
+    offset_s: np.ndarray
+    t_all: np.ndarray
+    gmst_all: np.ndarray
+    area: np.ndarray
+    min_el: np.ndarray
+    real: np.ndarray
+    radius_km: float
+    earth_model: str
+    x64: bool
+
+    @property
+    def n_t(self) -> int:
+        return int(self.times.size)
+
+    @property
+    def cell_shape(self) -> tuple[int, int, int]:
+        return (self.masks.shape[0], self.grid.n_lat, self.grid.n_lon)
+
+    def init_states(self):
+        """Empty (sampled, timed) figure-of-merit states; timed is None for sampled timing."""
+        state = merit_init(self.cell_shape, self.merit_config)
+        return state, (timed_init(self.cell_shape) if self.timing == "exact" else None)
+
+
+def _run_chunks(plan: _Plan, start: int, stop: int, state, timed, *, fraction, raster=None, positions=None,
+                bar=None):
+    """Fold the chunks of steps ``start .. stop`` (``start`` on a chunk boundary) into the states.
+
+    Writes rows ``0 .. stop - start`` of ``fraction`` (E, n), ``raster`` (n, lat, lon) and
+    ``positions`` (n, sat, 3) (host arrays, or None). Returns the states and the
+    per-chunk timing and failure counters (device arrays, summed by the caller).
+    """
+    times, t_all, gmst_all, steps, n_sat = plan.times, plan.t_all, plan.gmst_all, plan.steps, plan.n_sat
+    grid, n_rows, merit_config, timing, layout = plan.grid, plan.n_rows, plan.merit_config, plan.timing, plan.layout
+    deep, n_rows_swept, step_angle, exact = plan.deep, plan.n_rows_swept, plan.step_angle, plan.timing == "exact"
+    radius_km = plan.radius_km
+    model = jax.tree_util.tree_map(jnp.asarray, plan.model)
+    offset_s, min_el, real, area = (jnp.asarray(x) for x in (plan.offset_s, plan.min_el, plan.real, plan.area))
     timing_stats, failures = [], []  # per-chunk device counters, read once at the end
-
     n_t = times.size
-    raster = np.empty((n_t, grid.n_lat, grid.n_lon), np.int16) if save_raster else None
-    positions = np.empty((n_t, n_sat, 3), np.float32) if save_positions else None
-    fraction = np.empty((n_masks, n_t))
-    with _progress(n_t, f"{n_sat} sats", progress) as bar:
-        for start in range(0, n_t, steps):
-            stop = min(start + steps, n_t)
-            # Samples start - 1 .. start + steps + 1: sample start + steps ends the chunk's last
-            # step, the outer two feed the interpolation (t_all has them at both window ends).
-            idx = np.minimum(np.arange(start, start + steps + 3), n_t + 2)
-            valid = np.arange(start, start + steps) < n_t
-            out = _chunk_step(
-                model, state, timed, offset_s, jnp.asarray(t_all[idx]), jnp.asarray(gmst_all[idx]),
-                min_el, jnp.asarray(valid), real, area,
-                grid=grid, n_rows=n_rows, merit_config=merit_config, radius_km=float(radius_km),
-                deep_space=deep, timing=timing, layout=layout, capacity=EVENT_BATCH if exact else 0,
-                n_rows_swept=n_rows_swept, step_angle=step_angle,
-            )
-            state, timed, counts, frac, pos, failed, stats = out
-            # Counters stay on the device (no host round-trip per chunk); summed in int64 at the end.
-            timing_stats.append(stats)
-            failures.append(failed)
-            n = stop - start
-            if raster is not None:
-                raster[start:stop] = np.asarray(counts[:n])
-            if positions is not None:
-                positions[start:stop] = np.asarray(pos[:n, :n_sat])
-            fraction[:, start:stop] = np.asarray(frac[:, :n])
+    offset = start
+    for start in range(offset, stop, steps):
+        stop_c = min(start + steps, n_t)
+        # Samples start - 1 .. start + steps + 1: sample start + steps ends the chunk's last
+        # step, the outer two feed the interpolation (t_all has them at both window ends).
+        idx = np.minimum(np.arange(start, start + steps + 3), n_t + 2)
+        valid = np.arange(start, start + steps) < n_t
+        out = _chunk_step(
+            model, state, timed, offset_s, jnp.asarray(t_all[idx]), jnp.asarray(gmst_all[idx]),
+            min_el, jnp.asarray(valid), real, area,
+            grid=grid, n_rows=n_rows, merit_config=merit_config, radius_km=float(radius_km),
+            deep_space=deep, timing=timing, layout=layout, capacity=EVENT_BATCH if exact else 0,
+            n_rows_swept=n_rows_swept, step_angle=step_angle,
+        )
+        state, timed, counts, frac, pos, failed, stats = out
+        # Counters stay on the device (no host round-trip per chunk); summed in int64 at the end.
+        timing_stats.append(stats)
+        failures.append(failed)
+        n = stop_c - start
+        lo, hi = start - offset, stop_c - offset
+        if raster is not None:
+            raster[lo:hi] = np.asarray(counts[:n])
+        if positions is not None:
+            positions[lo:hi] = np.asarray(pos[:n, :n_sat])
+        fraction[:, lo:hi] = np.asarray(frac[:, :n])
+        if bar is not None:
             bar.update(n)
+    return state, timed, timing_stats, failures
 
+
+def coverage(
+    satellites: Constellation | Satellites,
+    times,
+    *,
+    resolution_deg: float = 1.0,
+    min_elevation_deg=None,
+    elevation_sweep_deg=None,
+    n_assets: tuple[int, ...] = DEFAULT_N_ASSETS,
+    step_s: float | None = None,
+    chunk_steps: int | None = None,
+    save_raster: bool | None = None,
+    save_positions: bool | None = None,
+    progress: bool | None = None,
+    earth_model: str = "wgs84",
+    timing: str = "exact",
+    radius_km: float = MEAN_RADIUS_KM,
+    attrs: dict | None = None,
+    client=None,
+    devices=None,
+    block_steps: int | None = None,
+):
+    """Coverage counts and figures of merit of ``satellites`` on a global grid.
+
+    Args:
+      satellites: a designed :class:`Constellation` (Kepler + J2) or a
+        :class:`Satellites` catalogue (SGP4/SDP4).
+      times: regularly spaced UTC times (datetime64 or strings), at least 1.
+      resolution_deg: grid resolution; must divide 180.
+      min_elevation_deg: scalar or (sat,) minimum elevation; default the
+        constellation's per-satellite values (required for catalogues).
+      elevation_sweep_deg: optional sequence of masks applied to every satellite;
+        figures of merit and coverage_fraction then get a ``min_elevation`` dim
+        (the raster is kept for the first mask only).
+      n_assets: N values of the N-asset coverage figure.
+      step_s: the time step; needed only when ``times`` has a single element
+        (otherwise it is the spacing of ``times``, which must be regular).
+      chunk_steps: time steps per chunk (memory knob); default from the sizes.
+      save_raster: keep ``visible_count(time, lat, lon)``; default: when it takes
+        at most 256 MiB (:data:`STORE_LIMIT_BYTES`).
+      save_positions: keep ``sat_position_ecef(time, sat, xyz)``; same default.
+      progress: show a progress bar (default: when stderr is a terminal).
+      earth_model: ``"wgs84"`` (default): geodetic grid latitudes, cell centres on
+        the WGS84 ellipsoid, elevation from the ellipsoid normal (as STK, TAT-C,
+        Skyfield); ``"sphere"``: geocentric latitudes on a sphere of ``radius_km``.
+      timing: ``"exact"`` (default): coverage starts and ends are timed inside
+        each step (``orbitjax.kernels.events``), so percent covered, gaps, time to
+        first coverage, response time and longest coverage use real access
+        times, and gaps shorter than a step are found; ``"sampled"``: every
+        sample stands for its whole step (the figures of orbitjax <= 0.1).
+        N-asset coverage (N >= 2) and multiplicity are sampled either way.
+      radius_km: radius of the spherical Earth (``earth_model="sphere"`` only).
+      attrs: extra global attributes.
+      client: a ``dask.distributed.Client`` (or a scheduler address): the window
+        is cut into blocks of ``block_steps`` steps computed as tasks on the
+        cluster, their partial summaries merged by a tree reduction
+        (:mod:`orbitjax.blocks`). Default None: this process.
+      devices: JAX devices to spread the blocks over, one block per device at a
+        time; default: all of ``jax.devices()`` when there are several, else the
+        single-device sequential loop. ``devices=1`` forces that loop.
+      block_steps: time steps per block of the block paths (a multiple of the
+        chunk; default one chunk).
+
+    Results of the block paths equal the sequential loop's: integers and the
+    raster identical, event-timed float figures up to the rounding of their sums
+    (``docs/merge_algebra.md``).
+
+    Returns:
+      xarray.Dataset (schema in ``orbitjax.io.dataset``).
+
+    Peak memory: per chunk about ``chunk_steps * (n_lat * 2 n_lon * 2 B + sat * rows * 40 B)``
+    on the device (the int16 difference array and the footprint intervals; ~2 MB per
+    step for the full Kuiper constellation at 1 deg), plus the figures-of-merit state,
+    about 60 B per cell and mask; none of it grows with the window. Event timing
+    (the default) uses int64 difference arrays (8 B instead of 2 B a cell; chunks
+    shrink to keep ~48 MB), and about 160 B per cell-step of work arrays for the
+    event solver (``orbitjax.memory``; the 30-day figure below is for the sampled
+    mode of orbitjax 0.1 and was not re-measured). On the host,
+    ``save_raster`` adds ``time * lat * lon * 2 B`` and ``save_positions``
+    ``time * sat * 12 B``. Measured: 30 days at 60 s on a 0.5 deg grid without them
+    peaks at 577 MB RSS, the same as 1 day (benchmarks/RESULTS.md).
+    """
+    plan = _plan(satellites, times, resolution_deg=resolution_deg, min_elevation_deg=min_elevation_deg,
+                 elevation_sweep_deg=elevation_sweep_deg, n_assets=n_assets, step_s=step_s,
+                 chunk_steps=chunk_steps, save_raster=save_raster, save_positions=save_positions,
+                 earth_model=earth_model, timing=timing, radius_km=radius_km)
+    if client is not None or _several_devices(devices):
+        from .blocks import coverage_blocks  # noqa: PLC0415
+
+        return coverage_blocks(plan, satellites, client=client, devices=devices, block_steps=block_steps,
+                               progress=progress, attrs=attrs)
+    state, timed = plan.init_states()
+    n_t, n_sat, grid = plan.n_t, plan.n_sat, plan.grid
+    raster = np.empty((n_t, grid.n_lat, grid.n_lon), np.int16) if plan.save_raster else None
+    positions = np.empty((n_t, n_sat, 3), np.float32) if plan.save_positions else None
+    fraction = np.empty((plan.masks.shape[0], n_t))
+    with _progress(n_t, f"{n_sat} sats", progress) as bar:
+        state, timed, timing_stats, failures = _run_chunks(plan, 0, n_t, state, timed, fraction=fraction,
+                                                           raster=raster, positions=positions, bar=bar)
     timing_stats = np.sum(np.asarray(jnp.stack(timing_stats), np.int64), axis=0)
     n_failed = int(np.sum(np.asarray(jnp.stack(failures), np.int64)))
+    return _dataset(plan, satellites, state, timed, fraction, raster, positions, timing_stats, n_failed, attrs)
+
+
+def _several_devices(devices) -> bool:
+    """Whether the block path spreads over several local devices (``devices``: None, an int or a list)."""
+    if devices is None:
+        return len(jax.devices()) > 1
+    if isinstance(devices, int):
+        return devices > 1
+    return len(devices) > 1
+
+
+def _dataset(plan: _Plan, satellites, state, timed, fraction, raster, positions, timing_stats, n_failed, attrs):
+    """The coverage Dataset from the final states, the per-step arrays and the counters (host side)."""
+    merit_config, sweep, grid, exact = plan.merit_config, plan.sweep, plan.grid, plan.timing == "exact"
+    earth_model, radius_km, timing, step_s = plan.earth_model, plan.radius_km, plan.timing, plan.step_s
+    times, per_sat, n_sat = plan.times, plan.per_sat, plan.n_sat
     figures = {k: np.asarray(v) for k, v in merit_finalize(state, merit_config).items()}
     if exact:
         figures.update({k: np.asarray(v) for k, v in timed_finalize(timed).items()})

@@ -140,8 +140,9 @@ def _progress(total: int, desc: str, enabled):
     return tqdm(total=total, desc=desc, unit="step", disable=not enabled, leave=False, file=sys.stderr)
 
 
-def _plan(satellites, times, *, resolution_deg, min_elevation_deg, elevation_sweep_deg, n_assets, step_s,
-          chunk_steps, save_raster, save_positions, earth_model, timing, radius_km) -> "_Plan":
+def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elevation_sweep_deg=None,
+          n_assets=DEFAULT_N_ASSETS, step_s=None, chunk_steps=None, save_raster=None, save_positions=None,
+          earth_model="wgs84", timing="exact", radius_km=MEAN_RADIUS_KM) -> "_Plan":
     """Check the arguments of :func:`coverage` and fix everything its chunks need."""
     times = np.atleast_1d(as_datetime64(times))
     if times.ndim != 1 or times.size < 1:

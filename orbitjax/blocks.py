@@ -201,8 +201,12 @@ class SchedulerError(OSError):
     """The Dask scheduler cannot be reached; the message names its address."""
 
 
+SCHEDULER_TIMEOUT_S = 10.0
+"""How long to try to reach a scheduler given by address before giving up with one line."""
+
+
 @contextlib.contextmanager
-def dask_client(client=None, *, workers: int | None = None, timeout_s: float = 10.0):
+def dask_client(client=None, *, workers: int | None = None, timeout_s: float | None = None):
     """A ``distributed.Client``: the one given, one connected to an address, or a new LocalCluster.
 
     ``client``: a Client (used as is, not closed), a scheduler address such as
@@ -219,6 +223,7 @@ def dask_client(client=None, *, workers: int | None = None, timeout_s: float = 1
         return
     if client is not None:
         address = str(client)
+        timeout_s = SCHEDULER_TIMEOUT_S if timeout_s is None else timeout_s
         try:
             c = distributed.Client(address, timeout=f"{timeout_s}s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -253,7 +258,7 @@ def dask_results(plan: _Plan, todo: Iterable[tuple[int, int, int]], client) -> I
     futures = [client.submit(compute_block, plan_future, i, a, b, key=f"orbitjax-block-{run_id}-{i}", pure=False)
                for i, a, b in todo]
     try:
-        for f in dask_as_completed(futures):
+        for f in dask_as_completed(futures, loop=client.loop):
             result = f.result()
             f.release()
             yield result

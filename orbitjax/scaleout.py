@@ -123,11 +123,11 @@ def run_blocks(scenario: Scenario, out_dir: Path, names: list[str], *, save_rast
     times = scenario.analysis.times
     plans = [_plan(stage.satellites, times, **kwargs) for stage in stages]
     run_hash = hashlib.sha256("".join(plan_digest(p, n, block_steps) for p, n in zip(plans, names)).encode())
-    ckpt = Checkpoint(out_dir, run_hash.hexdigest(), resume=resume)
     paths: list[Path] = []
     with contextlib.ExitStack() as stack:
-        if client is not None or workers:
+        if client is not None or workers:  # connect first: an unreachable scheduler leaves nothing behind
             client = stack.enter_context(dask_client(client, workers=workers))
+        ckpt = Checkpoint(out_dir, run_hash.hexdigest(), resume=resume)
         for stage, plan, name in zip(stages, plans, names):
             path = out_dir / name
             if ckpt.stage_done(name) and path.is_file():

@@ -51,14 +51,22 @@ def single(args):
     ds = orbitjax.coverage(full, times, devices=1, **kw)
     wall = time.perf_counter() - t0
     np.savez(args.out, **_figures(ds))
-    print(json.dumps({"wall_s": wall, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "steps": int(times.size), "sats": len(full)}))
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"wall_s": wall, "rss_mb": ru.ru_maxrss / 1024, "cpu_s": ru.ru_utime + ru.ru_stime,
+                      "steps": int(times.size), "sats": len(full), "load": os.getloadavg()[0]}))
 
 
 def _peak_rss_mb():
     import resource as r
 
     return r.getrusage(r.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_s():
+    import resource as r
+
+    ru = r.getrusage(r.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
 
 def cluster(args):
@@ -85,6 +93,7 @@ def cluster(args):
         stream = [s for s in client.get_task_stream() if str(s["key"]).startswith("orbitjax-block")]
         busy = sum(p["stop"] - p["start"] for s in stream for p in s["startstops"] if p["action"] == "compute")
         worker_rss = client.run(_peak_rss_mb)
+        worker_cpu = client.run(_cpu_s)
     overhead = (compute_wall * args.workers - busy) / len(todo)
     t2 = time.perf_counter()
     reducer = TreeReducer(len(todo))
@@ -112,6 +121,7 @@ def cluster(args):
     print(json.dumps({"startup_s": startup, "wall_s": compute_wall, "tasks": len(todo), "block_steps": block_steps,
                       "busy_s": busy, "overhead_per_task_s": overhead, "merge_s": merge_s,
                       "client_rss_mb": _peak_rss_mb(), "worker_rss_mb": sorted(worker_rss.values()),
+                      "worker_cpu_s": sorted(worker_cpu.values()), "load": os.getloadavg()[0],
                       "tree": check_tree, "random_orders": checks}))
 
 
@@ -156,14 +166,16 @@ def main():
         one = json.loads(subprocess.run(common + ["--mode", "single"], check=True, capture_output=True,
                                         text=True).stdout.strip().splitlines()[-1])
         print(f"one process: {one['sats']} satellites, {one['steps']} steps at {args.resolution} deg: "
-              f"{one['wall_s']:.1f} s, peak RSS {one['rss_mb']:.0f} MB")
+              f"{one['wall_s']:.1f} s, peak RSS {one['rss_mb']:.0f} MB, CPU {one['cpu_s']:.0f} s "
+          f"({one['cpu_s'] / one['wall_s']:.2f} cores busy; load average {one['load']:.1f} at the end)")
         many = json.loads(subprocess.run(common + ["--mode", "cluster"], check=True, capture_output=True,
                                          text=True).stdout.strip().splitlines()[-1])
     print(f"LocalCluster, {args.workers} workers: {many['wall_s']:.1f} s for {many['tasks']} tasks of "
           f"{many['block_steps']} steps (cluster start-up {many['startup_s']:.1f} s more); "
           f"speed-up {one['wall_s'] / many['wall_s']:.2f}x")
     print(f"  peak RSS per worker {', '.join(f'{m:.0f}' for m in many['worker_rss_mb'])} MB, "
-          f"client {many['client_rss_mb']:.0f} MB")
+          f"client {many['client_rss_mb']:.0f} MB; worker CPU {', '.join(f'{c:.0f}' for c in many['worker_cpu_s'])} s; "
+          f"load average {many['load']:.1f} at the end")
     print(f"  scheduling overhead {many['overhead_per_task_s'] * 1e3:.0f} ms per task "
           f"(worker-seconds outside tasks / tasks); tree merge {many['merge_s']:.2f} s")
     print(f"  figures vs one process (fixed tree): integers identical: {many['tree']['ints_identical']}, "

@@ -26,6 +26,8 @@ summaries when blocks finish roughly in order.
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import queue
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -235,8 +237,10 @@ def dask_client(client=None, *, workers: int | None = None, timeout_s: float | N
         return
     if not workers or workers < 1:
         raise ValueError(f"workers = {workers!r}: a LocalCluster needs at least 1 worker")
+    # Worker processes share the accelerators: JAX must not grab 75 % of a GPU's memory in each.
+    env = {"XLA_PYTHON_CLIENT_PREALLOCATE": os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE", "false")}
     with distributed.LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=None, env=env, silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster, set_as_default=False) as c:
         yield c
 

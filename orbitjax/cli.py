@@ -255,6 +255,7 @@ def _cmd_run(args) -> int:
         rows.append(summary_table(ds))
         print(f"  wrote {path} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
 
+    args._resumable = bool(args.workers or args.scheduler or args.block_steps or args.resume)
     run(scenario, out, save_raster=args.save_raster, elevation_sweep_deg=sweep,
         progress=False if args.quiet else None, on_stage=on_stage, max_memory=args.max_memory,
         earth_model=args.earth_model, timing=args.timing, workers=args.workers, client=args.scheduler,
@@ -404,7 +405,9 @@ def main(argv: list[str] | None = None) -> int:
             warnings.showwarning = _show_warning
             return handler(args)
     except KeyboardInterrupt:
-        print("orbitjax: interrupted; no partial file was left under a final name", file=sys.stderr)
+        resumable = args.command == "run" and getattr(args, "_resumable", False)
+        print("orbitjax: interrupted; no partial file was left under a final name"
+              + ("; continue with the same command and --resume" if resumable else ""), file=sys.stderr)
         return 130
     except MemoryError:
         if args.debug:

@@ -12,8 +12,9 @@ so they run anywhere, in any order:
 
 The partial summaries are combined with the jitted merges
 (:func:`~orbitjax.kernels.merit.merit_merge`, :func:`~orbitjax.kernels.merit.timed_merge`)
-in one fixed binary tree over the block indices (:class:`TreeReducer`), whatever
-order the blocks finish in: every run of the same scenario and block size gives
+in one fixed binary tree over the block indices, whatever order the blocks finish
+in: as merge tasks on the cluster (:class:`ClusterTree`, ``coverage(client=...)``)
+or on the client (:class:`TreeReducer`, which ``orbitjax run`` checkpoints). Either way every run of the same scenario and block size gives
 bit-identical files, and these equal the sequential loop's except for the
 rounding of event-timed float sums (``docs/merge_algebra.md``).
 
@@ -272,6 +273,54 @@ def dask_results(plan: _Plan, todo: Iterable[tuple[int, int, int]], client) -> I
         plan_future.release()
 
 
+def _rows_only(r: BlockResult) -> BlockResult:
+    return r._replace(summary=None)
+
+
+def _summary_only(r: BlockResult) -> tuple:
+    return r.summary
+
+
+class ClusterTree:
+    """Blocks as Dask tasks with their summaries merged on the cluster, in :class:`TreeReducer`'s tree.
+
+    Iterating yields each block's rows (``summary`` None) as they finish; then
+    :meth:`result` gathers the root summary, the only summary that reaches the
+    client. Level by level, neighbours ``(2j, 2j + 1)`` merge and a last lone
+    node moves up: the tree of :class:`TreeReducer`, so the result is bit-identical
+    to the client-side reduction of the same blocks.
+    """
+
+    def __init__(self, plan: _Plan, ranges: list[tuple[int, int]], client):
+        self.client = client
+        [self._plan] = client.scatter([plan], broadcast=True, hash=False)
+        run = uuid.uuid4().hex[:8]
+        blocks = [client.submit(compute_block, self._plan, i, a, b, key=f"orbitjax-block-{run}-{i}", pure=False)
+                  for i, (a, b) in enumerate(ranges)]
+        self._rows = [client.submit(_rows_only, f, key=f"orbitjax-rows-{run}-{i}") for i, f in enumerate(blocks)]
+        level = [client.submit(_summary_only, f, key=f"orbitjax-summary-{run}-0-{i}") for i, f in enumerate(blocks)]
+        depth = 0
+        while len(level) > 1:
+            depth += 1
+            level = [client.submit(merge_summaries, level[j], level[j + 1], key=f"orbitjax-merge-{run}-{depth}-{j}")
+                     if j + 1 < len(level) else level[j] for j in range(0, len(level), 2)]
+        self._root = level[0]
+
+    def __iter__(self) -> Iterator[BlockResult]:
+        from distributed import as_completed as dask_as_completed  # noqa: PLC0415
+
+        for f in dask_as_completed(self._rows, loop=self.client.loop):
+            yield f.result()
+            f.release()
+
+    def result(self) -> tuple:
+        try:
+            return self._root.result()
+        finally:
+            self._root.release()
+            self._plan.release()
+
+
 def block_results(plan: _Plan, todo, *, client=None, devices=None) -> Iterator[BlockResult]:
     """Block results from Dask (``client``: a distributed.Client) or from the local devices."""
     if client is not None:
@@ -291,10 +340,13 @@ def coverage_blocks(plan: _Plan, satellites, *, client=None, devices=None, block
     stats, failed = np.zeros(2, np.int64), 0
     todo = [(i, a, b) for i, (a, b) in enumerate(ranges)]
     with contextlib.ExitStack() as stack:
-        if client is not None:
+        if client is not None:  # summaries merged on the cluster: only the root comes here
             client = stack.enter_context(dask_client(client))
+            results = tree = ClusterTree(plan, ranges, client)
+        else:
+            results, tree = local_results(plan, todo, devices), None
         bar = stack.enter_context(_progress(n_t, f"{n_sat} sats", progress))
-        for r in block_results(plan, todo, client=client, devices=devices):
+        for r in results:
             fraction[:, r.start:r.stop] = r.fraction
             if raster is not None:
                 raster[r.start:r.stop] = r.raster
@@ -302,12 +354,13 @@ def coverage_blocks(plan: _Plan, satellites, *, client=None, devices=None, block
                 positions[r.start:r.stop] = r.positions
             stats += r.stats
             failed += r.failed
-            reducer.add(r.index, r.summary)
+            if tree is None:
+                reducer.add(r.index, r.summary)
             bar.update(r.stop - r.start)
-    state, timed = reducer.result()
+        state, timed = reducer.result() if tree is None else tree.result()
     return _dataset(plan, satellites, state, timed, fraction, raster, positions, stats, failed, attrs)
 
 
-__all__ = ["BlockResult", "TreeReducer", "block_ranges", "block_results", "compute_block", "coverage_blocks",
+__all__ = ["BlockResult", "ClusterTree", "TreeReducer", "block_ranges", "block_results", "compute_block", "coverage_blocks",
            "dask_client", "merge_summaries", "SchedulerError"]
 

@@ -25,7 +25,7 @@ import xarray as xr
 import orbitjax
 from orbitjax import cli
 from orbitjax.analysis import _plan
-from orbitjax.blocks import TreeReducer, block_ranges, compute_block, dask_client, dask_results, merge_summaries
+from orbitjax.blocks import ClusterTree, TreeReducer, block_ranges, compute_block, dask_client, dask_results, merge_summaries
 from orbitjax.io.checkpoint import PARTIAL_DIR, Checkpoint
 from orbitjax.io.netcdf import open_netcdf
 
@@ -100,6 +100,19 @@ def test_tree_reduction_does_not_depend_on_the_order_blocks_finish(shell, refere
             np.testing.assert_array_equal(x, y)
         else:
             np.testing.assert_allclose(x, y, rtol=1e-12)
+
+
+def test_tree_on_the_cluster_equals_the_tree_on_the_client(shell, thread_client):
+    plan = _plan(shell, TIMES, **{k: v for k, v in KW.items() if k != "progress"})
+    ranges = block_ranges(plan, 16)
+    tree = ClusterTree(plan, ranges, thread_client)
+    rows = sorted((r.index for r in tree), key=int)
+    assert rows == list(range(len(ranges))) and len(ranges) == 8
+    local = TreeReducer(len(ranges))
+    for i, (a, b) in enumerate(ranges):
+        local.add(i, compute_block(plan, i, a, b).summary)
+    for x, y in zip(jax_leaves(tree.result()), jax_leaves(local.result())):
+        np.testing.assert_array_equal(x, y)
 
 
 def jax_leaves(tree):

@@ -2,14 +2,16 @@
 
 The window is cut into chunks of ``chunk_steps`` time steps. Each chunk is an
 independent unit of work (propagate, count, reduce) whose only coupling to the
-others is the small figures-of-merit carry, so chunks can later be farmed out to
-other devices or workers. All chunks have the same static shape (the last one is
+others is the small figures-of-merit carry. A run of chunks folded from empty
+states is a partial summary that merges exactly with its neighbours
+(``docs/merge_algebra.md``), so blocks of chunks are farmed out to other devices
+or Dask workers by :mod:`orbitjax.blocks`; the sequential loop stays the default. All chunks have the same static shape (the last one is
 padded and its padding masked), so each stage compiles once.
 
 Peak memory (device): the chunk's (time, sat, rows) footprint intervals and its
 (time, lat, 2 lon) int16 difference array -- about 2 MB per time step for the full
-Kuiper constellation at 1 deg -- plus the figures-of-merit state (~60 bytes per cell
-and mask). The host holds, when stored, the positions (time x sat x 3 float32) and
+Kuiper constellation at 1 deg -- plus the figures-of-merit state (68 bytes per cell
+and mask, 144 with event timing). The host holds, when stored, the positions (time x sat x 3 float32) and
 the int16 raster (time x lat x lon); without them nothing grows with the window.
 """
 
@@ -390,7 +392,7 @@ def coverage(
     Peak memory: per chunk about ``chunk_steps * (n_lat * 2 n_lon * 2 B + sat * rows * 40 B)``
     on the device (the int16 difference array and the footprint intervals; ~2 MB per
     step for the full Kuiper constellation at 1 deg), plus the figures-of-merit state,
-    about 60 B per cell and mask; none of it grows with the window. Event timing
+    68 B per cell and mask (144 B with event timing); none of it grows with the window. Event timing
     (the default) uses int64 difference arrays (8 B instead of 2 B a cell; chunks
     shrink to keep ~48 MB), and about 160 B per cell-step of work arrays for the
     event solver (``orbitjax.memory``; the 30-day figure below is for the sampled

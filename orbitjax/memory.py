@@ -10,7 +10,7 @@ The estimate follows what :func:`orbitjax.coverage` allocates
   bounds, longitudes and scatter indices per satellite and grid row);
 - per satellite: the propagation model and a chunk's states, ``~1 kB`` plus
   ``chunk_steps * 64 B`` (position and velocity, float64 and a float32 copy);
-- the figures-of-merit state, ``~120 B`` per cell and mask (counters, running
+- the figures-of-merit state, ``144 B`` per cell and mask (counters, running
   gaps, sums; float64/int32);
 - on the host, when stored: the raster ``time * lat * lon * 2 B`` (int16) and the
   positions ``time * sat * 12 B`` (float32); the coverage fraction ``time * 8 B``;
@@ -37,7 +37,7 @@ BASE_BYTES = 400 * 2**20
 EVENT_BYTES_PER_CELL_STEP = 160
 DIFF_BYTES_PER_CELL = 8
 INTERVAL_BYTES = 60
-MERIT_BYTES_PER_CELL = 120
+MERIT_BYTES_PER_CELL = 144  # MeritState 68 B + TimedState 76 B (x64, n_assets=(1, 2, 3, 4))
 SAT_BYTES = 1024
 SAT_STEP_BYTES = 64
 RESOLUTIONS_DEG = (0.05, 0.1, 0.125, 0.2, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 10.0)

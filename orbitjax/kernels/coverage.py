@@ -51,7 +51,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._vmath import arccos, atan2
+from ._vmath import arccos, atan2, sincos
 from .earth import MEAN_RADIUS_KM, WGS84
 from .grid import Grid
 
@@ -100,16 +100,6 @@ def rows_per_footprint(grid: Grid, max_half_angle_rad: float) -> int:
     return int(min(grid.n_lat, np.floor(span + 1e-6) + 1))
 
 
-def _row_tables(grid: Grid, dtype):
-    """Per-row constants (lat,): sin/cos of the row latitude, and for WGS84 N cos phi,
-    N (1 - e^2) sin phi and H = N (1 - e^2 sin^2 phi)."""
-    phi = np.radians(grid.lat_deg)
-    s, c = np.sin(phi), np.cos(phi)
-    n = WGS84_A_KM / np.sqrt(1.0 - WGS84_E2 * s * s)
-    cols = (s, c, n * c, n * (1.0 - WGS84_E2) * s, n * (1.0 - WGS84_E2 * s * s))
-    return tuple(jnp.asarray(v, dtype) for v in cols)
-
-
 def _sat_geometry(r_ecef_km, min_elevation_rad, grid: Grid, radius_km: float):
     """Per (time, sat): geocentric latitude/longitude, cylindrical rho/z, the latitude half-span
     bound and the visibility flag; (time, sat, ...) order for the scatter."""
@@ -135,9 +125,27 @@ def _sat_geometry(r_ecef_km, min_elevation_rad, grid: Grid, radius_km: float):
     return dict(rho=rho, z=z, r=r, lat=atan2(z, rho), lon=atan2(y, x), span=span, extra=extra, visible=visible)
 
 
-def _row_cos_w(g, rows_c, grid: Grid):
-    """cos of the half-width in longitude of each footprint row (time, sat, k); -2: full row, 2: empty."""
-    sin_phi, cos_phi, rho_c, z_c, h_c = (v[rows_c] for v in _row_tables(grid, g["rho"].dtype))
+def _row_trig(first, n_rows: int, grid: Grid, dtype):
+    """sin and cos (time, sat, k) of the latitude of rows ``first + k``, without per-row gathers.
+
+    Angle addition from the first row (``phi_k = phi_0 + k res``): one sine and cosine per
+    (time, sat) instead of a table gather per row (gathers do not vectorise on XLA:CPU).
+    Rows outside the grid get latitudes past the poles, which callers mask.
+    """
+    res = np.radians(grid.resolution_deg)
+    phi0 = (first.astype(dtype) + 0.5) * res - 0.5 * np.pi
+    s0, c0 = sincos(phi0)
+    k = np.arange(n_rows) * res
+    ck, sk = jnp.asarray(np.cos(k)[None, None, :], dtype), jnp.asarray(np.sin(k)[None, None, :], dtype)
+    s0, c0 = s0[..., None], c0[..., None]
+    return s0 * ck + c0 * sk, c0 * ck - s0 * sk
+
+
+def _row_cos_w(g, sin_phi, cos_phi, grid: Grid):
+    """cos of the half-width in longitude of each footprint row (time, sat, k); -2: full row, 2: empty.
+
+    ``sin_phi``/``cos_phi``: (time, sat, k) of each row's grid latitude (geodetic for WGS84).
+    """
     rho, z = g["rho"][..., None], g["z"][..., None]
     if grid.earth_model == "sphere":
         r = g["r"][..., None]
@@ -145,6 +153,9 @@ def _row_cos_w(g, rows_c, grid: Grid):
         den = cos_phi * (rho / r)
         # den > 0 for every cell centre unless the satellite is exactly over a pole.
         return jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), jnp.where(num <= 0, -2.0, 2.0))
+    w2 = 1.0 - WGS84_E2 * sin_phi * sin_phi
+    n_ = WGS84_A_KM / jnp.sqrt(w2)  # prime-vertical radius N
+    rho_c, z_c, h_c = n_ * cos_phi, n_ * (1.0 - WGS84_E2) * sin_phi, n_ * w2
     se = g["extra"][..., None]
     a_ = rho * cos_phi
     b_ = z * sin_phi - h_c
@@ -212,8 +223,9 @@ def footprint_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int
       False where the row holds no visible cell.
     """
     g = _sat_geometry(r_ecef_km, min_elevation_rad, grid, radius_km)
-    rows_c, in_grid = _rows(_first_row(g, grid), n_rows, grid)
-    cos_w = _row_cos_w(g, rows_c, grid)
+    first = _first_row(g, grid)
+    rows_c, in_grid = _rows(first, n_rows, grid)
+    cos_w = _row_cos_w(g, *_row_trig(first, n_rows, grid, g["rho"].dtype), grid)
     xc, hw, full_row = _centre_halfwidth(g, cos_w, grid)
     row_ok = g["visible"][..., None] & in_grid & (cos_w <= 1.0)
     return (rows_c,) + _columns(xc - hw, xc + hw, full_row, row_ok, grid)
@@ -226,44 +238,55 @@ def _cap_bound(r_km, min_elevation_rad, grid: Grid, radius_km: float):
     return footprint_half_angle(r_km, min_elevation_rad - NORMAL_TILT_MAX_RAD, WGS84_B_KM)
 
 
+SWEPT_PATH_MARGIN_RAD = 1e-3
+"""Bound on how far the Earth-fixed path between two samples strays from the great-circle
+arc between them (the ground track's curvature from the Earth's rotation is ~4e-5 rad
+over a 60 s LEO step)."""
+
+
 def swept_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int, max_step_angle_rad: float,
                     radius_km: float = MEAN_RADIUS_KM):
     """Column intervals holding every cell a footprint can touch at any time within each step.
 
     For step k the satellite moves from ``r[:, k]`` to ``r[:, k + 1]`` (T + 1
-    samples in, T steps out) through an angle of at most ``max_step_angle_rad``
-    (``psi``), so at every instant of the step its direction is within ``psi / 2``
-    of its direction at mid-step (normalised mean of the two samples). The cells it
-    can see then lie within the geocentric central angle ``lam_b + psi / 2`` of that
-    direction, where ``lam_b`` bounds the footprint's central angle (for WGS84: the
-    spherical half-angle for the polar radius and the mask lowered by the largest
-    normal tilt). Each row's interval of such cells is exact on the sphere through
-    the cell centres (the geocentric latitude of each row). A superset: callers
-    test every candidate exactly.
+    samples in, T steps out) along (within :data:`SWEPT_PATH_MARGIN_RAD`) the
+    great-circle arc between their directions, of angle ``psi``; every point of
+    that arc is within ``psi / 2`` of its midpoint. The cells the satellite can see
+    during the step then lie within the geocentric central angle
+    ``lam_b + psi / 2 + margin`` of the midpoint direction, where ``lam_b`` bounds the
+    footprint's central angle (for WGS84: the spherical half-angle for the polar
+    radius and the mask lowered by the largest normal tilt). Each row's interval
+    of such cells is exact on the sphere through the cell centres (the geocentric
+    latitude of each row). A superset: callers test every candidate exactly.
 
     Args:
       r_ecef_km: (sat, T + 1, 3) Earth-fixed positions.
       n_rows: static rows per step; use :func:`rows_per_footprint` with
-        :func:`footprint_lat_span` plus ``max_step_angle_rad / 2``.
-      max_step_angle_rad: bound on the angle between consecutive positions.
+        :func:`footprint_lat_span` plus ``max_step_angle_rad / 2`` and the margin.
+      max_step_angle_rad: bound on the angle between consecutive positions (sets
+        ``n_rows``; the caps use each step's own angle).
 
     Returns:
       ``rows, start, n_cells, ok``, each (T, sat, n_rows), as :func:`footprint_intervals`.
     """
-    r0, r1 = r_ecef_km[:, :-1], r_ecef_km[:, 1:]
-    rt = jnp.swapaxes(r0 + r1, 0, 1)  # (time, sat, 3), direction of mid-step
-    rr = 0.5 * jnp.swapaxes(jnp.linalg.norm(r0, axis=-1) + jnp.linalg.norm(r1, axis=-1), 0, 1)
+    del max_step_angle_rad  # the static row count already accounts for it
+    n0 = jnp.linalg.norm(r_ecef_km, axis=-1, keepdims=True)
+    u = r_ecef_km / n0
+    u0, u1 = jnp.swapaxes(u[:, :-1], 0, 1), jnp.swapaxes(u[:, 1:], 0, 1)  # (time, sat, 3)
+    rt = u0 + u1  # direction of the arc's midpoint
+    dd = u0 - u1
     rho = jnp.sqrt(rt[..., 0] ** 2 + rt[..., 1] ** 2)
     rm = jnp.sqrt(rho * rho + rt[..., 2] ** 2)
+    half = atan2(jnp.sqrt(jnp.sum(dd * dd, axis=-1)), rm)  # psi / 2
     res = np.radians(grid.resolution_deg)
     tilt = 0.0 if grid.earth_model == "sphere" else NORMAL_TILT_MAX_RAD
     phi = np.radians(grid.lat_deg)
     phi_c = phi if grid.earth_model == "sphere" else np.arctan((1.0 - WGS84_E2) * np.tan(phi))
     dtype = r_ecef_km.dtype
     # The footprint bound grows with the radius: use the larger of the two samples'.
-    r_max = jnp.maximum(jnp.linalg.norm(r0, axis=-1), jnp.linalg.norm(r1, axis=-1)).T
-    lam = _cap_bound(r_max, min_elevation_rad[None, :], grid, radius_km) + 0.5 * max_step_angle_rad + 1e-9
-    ok_s = jnp.isfinite(lam) & (lam > 0) & (rr > 0)
+    r_max = jnp.maximum(n0[:, :-1, 0], n0[:, 1:, 0]).T
+    lam = _cap_bound(r_max, min_elevation_rad[None, :], grid, radius_km) + half + SWEPT_PATH_MARGIN_RAD
+    ok_s = jnp.isfinite(lam) & (lam > 0) & (rm > 0)
     lat = atan2(rt[..., 2], rho)
     first = jnp.ceil((lat - lam - tilt + 0.5 * jnp.pi) / res - 0.5).astype(jnp.int32)
     rows_c, in_grid = _rows(first, n_rows, grid)

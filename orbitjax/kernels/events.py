@@ -49,7 +49,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .coverage import WGS84_A_KM, WGS84_E2, _cap_bound, _cumsum_last
+from ._vmath import sincos
+from .coverage import SWEPT_PATH_MARGIN_RAD, WGS84_A_KM, WGS84_E2, _cap_bound, _cumsum_last
 from .grid import Grid
 
 
@@ -68,14 +69,17 @@ class IdLayout(NamedTuple):
 
 
 def id_layout(n_sat: int, x64: bool = True) -> IdLayout:
-    """Field widths for ``n_sat`` satellites in a 64-bit (or, without x64, 32-bit) payload."""
+    """Field widths for ``n_sat`` satellites: a 32-bit payload where the fields fit (up to 127
+    satellites), else a 64-bit one (with x64; without it, the count and id sum in 32 bits)."""
     n_sat = max(int(n_sat), 1)
-    total = 63 if x64 else 31
     c = n_sat.bit_length()
     i = (2 * n_sat).bit_length()
     q = (2 * n_sat * n_sat).bit_length()
+    if c + i + q <= 31:  # half the memory traffic of the dense passes
+        return IdLayout(c, i, q, "int32")
+    total = 63 if x64 else 31
     if c + i + q <= total:
-        return IdLayout(c, i, q, "int64" if x64 else "int32")
+        return IdLayout(c, i, q, "int64")
     if c + i <= total:
         return IdLayout(c, i, 0, "int64" if x64 else "int32")
     raise ValueError(f"{n_sat} satellites are too many for the packed coverage payload ({total} bits)")
@@ -135,28 +139,50 @@ def cell_geometry(grid: Grid, radius_km: float):
     return point, normal
 
 
-def _arc_distance(r0, r1, point):
-    """Angle (rad) between the direction of ``point`` and the great-circle arc from r0 to r1; each (..., 3)."""
-    unit = lambda v: v / jnp.linalg.norm(v, axis=-1, keepdims=True)  # noqa: E731
-    u0, u1, c = unit(r0), unit(r1), unit(point)
-    n = jnp.cross(u0, u1)
-    nn = jnp.linalg.norm(n, axis=-1, keepdims=True)
-    n = n / jnp.where(nn > 0, nn, 1.0)
-    cn = jnp.sum(c * n, -1)
-    proj = c - cn[..., None] * n
-    inside = (jnp.sum(jnp.cross(u0, proj) * n, -1) >= 0) & (jnp.sum(jnp.cross(proj, u1) * n, -1) >= 0)
-    to_end = jnp.minimum(jnp.arccos(jnp.clip(jnp.sum(c * u0, -1), -1, 1)),
-                         jnp.arccos(jnp.clip(jnp.sum(c * u1, -1), -1, 1)))
-    return jnp.where(inside & (nn[..., 0] > 0), jnp.arcsin(jnp.clip(jnp.abs(cn), 0, 1)), to_end)
+# The solver below works on structure-of-arrays vectors (x, y, z), each (n,), with its
+# loops unrolled at trace time: on XLA:CPU a (n, 3) layout with reductions over the
+# last axis, or a lax.fori_loop around the body, each stop the iterations from fusing
+# into one vectorised loop (about 10x slower here).
+
+
+def _dot(u, v):
+    return u[0] * v[0] + u[1] * v[1] + u[2] * v[2]
+
+
+def _cross(u, v):
+    return (u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0])
+
+
+def _unit(u):
+    n = jnp.sqrt(_dot(u, u))
+    return tuple(c / n for c in u), n
+
+
+def _near_arc(r0, r1, point, lam):
+    """Whether the direction of ``point`` lies within angle ``lam`` (< pi/2) of the great-circle arc r0 -> r1.
+
+    All (x, y, z) vectors; compared in sines and cosines (no inverse trigonometry):
+    within ``lam`` of the arc's interior where the point projects inside the arc
+    (|c . n| <= sin lam, n the arc's pole), else of the nearer end (c . u >= cos lam).
+    """
+    (u0, _), (u1, _), (c, _) = _unit(r0), _unit(r1), _unit(point)
+    n = _cross(u0, u1)
+    nn = jnp.sqrt(_dot(n, n))
+    n = tuple(v / jnp.where(nn > 0, nn, 1.0) for v in n)
+    cn = _dot(c, n)
+    proj = tuple(cv - cn * nv for cv, nv in zip(c, n))
+    inside = (_dot(_cross(u0, proj), n) >= 0) & (_dot(_cross(proj, u1), n) >= 0) & (nn > 0)
+    sin_l, cos_l = sincos(lam)
+    return jnp.where(inside, jnp.abs(cn) <= sin_l, jnp.maximum(_dot(c, u0), _dot(c, u1)) >= cos_l)
 
 
 def _margin(pos, tau, point, normal, sin_eps):
     """Elevation margin (s - c) . n - |s - c| sin(eps) in km at fraction ``tau`` of the step.
 
-    ``pos(tau)`` gives the satellite's Earth-fixed position (..., 3) at ``tau`` (...).
+    ``pos(tau)`` gives the satellite's Earth-fixed position (x, y, z) at ``tau``.
     """
-    d = pos(tau) - point
-    return jnp.sum(d * normal, axis=-1) - jnp.linalg.norm(d, axis=-1) * sin_eps
+    d = tuple(s - c for s, c in zip(pos(tau), point))
+    return _dot(d, normal) - jnp.sqrt(_dot(d, d)) * sin_eps
 
 
 _GOLD = 0.6180339887498949
@@ -168,25 +194,19 @@ def _peak(pos, point, normal, sin_eps, iterations: int = 16):
     16 iterations bracket the peak to 0.618^16 = 5e-4 of the step (0.03 s at 60 s).
     """
     f = lambda t: _margin(pos, t, point, normal, sin_eps)  # noqa: E731
-    a = jnp.zeros(point.shape[:-1], point.dtype)
+    a = jnp.zeros(sin_eps.shape, sin_eps.dtype)
     b = jnp.ones_like(a)
     c = b - _GOLD * (b - a)
     d = a + _GOLD * (b - a)
-
-    def body(_, st):
-        a, b, c, d, fc, fd = st
+    fc, fd = f(c), f(d)
+    for _ in range(iterations):
         left = fc > fd  # peak in [a, d]
-        a2, b2 = jnp.where(left, a, c), jnp.where(left, d, b)
-        c2 = jnp.where(left, b2 - _GOLD * (b2 - a2), d)
-        d2 = jnp.where(left, c, a2 + _GOLD * (b2 - a2))
-        new = f(jnp.where(left, c2, d2))
-        fc2 = jnp.where(left, new, fd)
-        fd2 = jnp.where(left, fc, new)
-        return a2, b2, c2, d2, fc2, fd2
-
-    a, b, c, d, fc, fd = jax.lax.fori_loop(0, iterations, body, (a, b, c, d, f(c), f(d)))
-    t = jnp.where(fc > fd, c, d)
-    return t, jnp.maximum(fc, fd)
+        a, b = jnp.where(left, a, c), jnp.where(left, d, b)
+        c, d, c_old = jnp.where(left, b - _GOLD * (b - a), d), jnp.where(left, c, a + _GOLD * (b - a)), c
+        new = f(jnp.where(left, c, d))
+        fc, fd = jnp.where(left, new, fd), jnp.where(left, fc, new)
+        del c_old
+    return jnp.where(fc > fd, c, d), jnp.maximum(fc, fd)
 
 
 def _crossing(pos, point, normal, sin_eps, iterations: int, lo=None, hi=None):
@@ -195,32 +215,28 @@ def _crossing(pos, point, normal, sin_eps, iterations: int, lo=None, hi=None):
     Returns the root; the nearer bracket end when the margin does not change sign
     (rounding at a sample: the crossing is at that sample).
     """
-    lo = jnp.zeros(point.shape[:-1], point.dtype) if lo is None else lo
+    lo = jnp.zeros(sin_eps.shape, sin_eps.dtype) if lo is None else lo
     hi = jnp.ones_like(lo) if hi is None else hi
-    f_lo = _margin(pos, lo, point, normal, sin_eps)
-    f_hi = _margin(pos, hi, point, normal, sin_eps)
+    f = lambda t: _margin(pos, t, point, normal, sin_eps)  # noqa: E731
+    f_lo, f_hi = f(lo), f(hi)
     same = (f_lo >= 0) == (f_hi >= 0)
     at_sample = jnp.where(jnp.abs(f_lo) <= jnp.abs(f_hi), lo, hi)
 
-    def body(_, c):
-        lo, hi, f_lo, f_hi, side = c
+    def secant(lo, hi, f_lo, f_hi):
         den = f_hi - f_lo
         x = jnp.where(den != 0, lo - f_lo * (hi - lo) / jnp.where(den != 0, den, 1.0), 0.5 * (lo + hi))
-        x = jnp.clip(x, lo, hi)
-        f = _margin(pos, x, point, normal, sin_eps)
-        left = (f >= 0) == (f_lo >= 0)  # root in [x, hi]
-        # Illinois: halve the stale end's value when the same end is kept twice.
-        new_lo, new_flo = jnp.where(left, x, lo), jnp.where(left, f, jnp.where(side == 1, 0.5 * f_lo, f_lo))
-        new_hi, new_fhi = jnp.where(left, hi, x), jnp.where(left, jnp.where(side == -1, 0.5 * f_hi, f_hi), f)
-        side = jnp.where(left, -1, 1).astype(jnp.int32)
-        return new_lo, new_hi, new_flo, new_fhi, side
+        return jnp.clip(x, lo, hi)
 
-    lo, hi, f_lo, f_hi, _ = jax.lax.fori_loop(
-        0, iterations, body, (lo, hi, f_lo, f_hi, jnp.zeros(lo.shape, jnp.int32))
-    )
-    den = f_hi - f_lo
-    root = jnp.where(den != 0, lo - f_lo * (hi - lo) / jnp.where(den != 0, den, 1.0), 0.5 * (lo + hi))
-    return jnp.where(same, at_sample, jnp.clip(root, lo, hi))
+    side = jnp.zeros(lo.shape, jnp.int32)
+    for _ in range(iterations):
+        x = secant(lo, hi, f_lo, f_hi)
+        fx = f(x)
+        left = (fx >= 0) == (f_lo >= 0)  # root in [x, hi]
+        # Illinois: halve the stale end's value when the same end is kept twice.
+        lo, f_lo, hi, f_hi = (jnp.where(left, x, lo), jnp.where(left, fx, jnp.where(side == 1, 0.5 * f_lo, f_lo)),
+                              jnp.where(left, hi, x), jnp.where(left, jnp.where(side == -1, 0.5 * f_hi, f_hi), fx))
+        side = jnp.where(left, -1, 1).astype(jnp.int32)
+    return jnp.where(same, at_sample, secant(lo, hi, f_lo, f_hi))
 
 
 class StepTiming(NamedTuple):
@@ -243,12 +259,11 @@ class StepTiming(NamedTuple):
     n_approx: jax.Array
 
 
-def _compact(flags, extra: int):
-    """Indices of the set entries of a 1-D bool array, in order, padded with zeros to ``size + extra``.
+def _running_count(flags):
+    """Inclusive running count of the set entries of a 1-D bool array (int32), by blocks of 1024.
 
-    A prefix sum by blocks of 1024 (the blocked scan of the coverage kernel) and
-    one scatter: about 3x faster on CPU than ``jnp.nonzero(size=...)``, whose
-    cumulative sum XLA lowers to a reduce-window.
+    The blocked scan of the coverage kernel: several times faster on CPU than
+    ``jnp.cumsum``, which XLA lowers to a reduce-window.
     """
     n = flags.shape[0]
     block = 1024
@@ -256,26 +271,31 @@ def _compact(flags, extra: int):
     inner = _cumsum_last(x)
     totals = inner[:, -1]
     offsets = _cumsum_last(totals[None, :])[0] - totals
-    pos = (inner + offsets[:, None]).reshape(-1)[:n] - 1
-    idx = jnp.where(flags, pos, n + extra)
-    return jnp.zeros(n + extra, jnp.int32).at[idx].set(jnp.arange(n, dtype=jnp.int32), mode="drop")
+    return (inner + offsets[:, None]).reshape(-1)[:n]
 
 
 def _over_list(flags, batch: int, body, carry):
     """Run ``body(f, live, carry)`` over the flat indices where ``flags`` is set, ``batch`` at a time.
 
-    The index list has a static length (``flags.size``) but the loop runs only
-    ceil(count / batch) times (``lax.while_loop``), so the work follows the number
-    of flagged entries, not the capacity; ``live`` marks the real ones of the last batch.
+    The loop runs only ceil(count / batch) times (``lax.while_loop``), so the work
+    follows the number of flagged entries; ``live`` marks the real ones of the
+    last batch, whose idle lanes carry the index ``flags.size`` (out of range).
+    Batch ``i`` finds its entries by binary search in the running count (the q-th
+    set entry is the first index whose count reaches q + 1): one scan over
+    ``flags``, no scatter of the whole index list.
     """
-    count = jnp.sum(flags, dtype=jnp.int32)
-    lst = _compact(flags, batch)
+    running = _running_count(flags)
+    count = running[-1]
     lane = jnp.arange(batch, dtype=jnp.int32)
 
     def step(c):
         i, carry = c
-        f = jax.lax.dynamic_slice(lst, (i * batch,), (batch,))
-        return i + 1, body(f, i * batch + lane < count, carry)
+        q = i * batch + lane
+        live = q < count
+        f = jnp.searchsorted(running, q + 1, side="left", method="scan_unrolled").astype(jnp.int32)
+        # Idle lanes of the last batch get an out-of-range index: gathers clamp it and
+        # scatters drop it, so they can never overwrite a real entry.
+        return i + 1, body(jnp.where(live, f, flags.shape[0]), live, carry)
 
     return jax.lax.while_loop(lambda c: c[0] * batch < count, step, (jnp.int32(0), carry))[1]
 
@@ -285,23 +305,26 @@ def cubic_motion(r_ext_km):
 
     ``r_ext_km`` (sat, T + 3, 3) holds the samples from one before the first step
     to one after the last: step ``k`` runs from ``r_ext[:, k + 1]`` to
-    ``r_ext[:, k + 2]``. Returns ``motion(j, k) -> pos``, with ``pos(tau) -> (n, 3)``
+    ``r_ext[:, k + 2]``. Returns ``motion(j, k) -> pos``, with ``pos(tau) -> (x, y, z)``
     the position of satellite ``j`` at fraction ``tau`` of step ``k`` (all (n,));
     the four samples are gathered once per satellite-step, not per evaluation. For
     LEO at 60 s steps the interpolation error is about (omega dt)^4 r / 100, ~1 m
     (vs ~0.3 km for a normalised linear one), i.e. < 1 ms in a crossing time.
     """
 
+    window = jax.vmap(lambda j, k: jax.lax.dynamic_slice(r_ext_km, (j, k, jnp.zeros_like(j)), (1, 4, 3))[0])
+
     def motion(j, k):
-        p = [r_ext_km[j, k + i] for i in range(4)]
-        # Newton form on the nodes -1, 0, 1, 2 (x = tau): fewer operations per evaluation.
-        d1 = p[1] - p[0]
-        d2 = 0.5 * (p[2] - 2.0 * p[1] + p[0])
-        d3 = (p[3] - 3.0 * p[2] + 3.0 * p[1] - p[0]) / 6.0
+        w = window(j, k)  # (n, 4, 3): one gather of 12 contiguous values per satellite-step
+        coef = []
+        for axis in range(3):
+            p = [w[:, i, axis] for i in range(4)]
+            # Newton form on the nodes -1, 0, 1, 2 (x = tau): fewer operations per evaluation.
+            coef.append((p[0], p[1] - p[0], 0.5 * (p[2] - 2.0 * p[1] + p[0]),
+                         (p[3] - 3.0 * p[2] + 3.0 * p[1] - p[0]) / 6.0))
 
         def pos(tau):
-            x = tau[..., None]
-            return p[0] + (x + 1.0) * (d1 + x * (d2 + (x - 1.0) * d3))
+            return tuple(c0 + (tau + 1.0) * (c1 + tau * (c2 + (tau - 1.0) * c3)) for c0, c1, c2, c3 in coef)
 
         return pos
 
@@ -309,7 +332,7 @@ def cubic_motion(r_ext_km):
 
 
 def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, grid: Grid, capacity: int,
-                     radius_km: float = 6371.0088, iterations: int = 6) -> StepTiming:
+                     radius_km: float = 6371.0088, iterations: int = 6, valid=None) -> StepTiming:
     """Coverage start/end times inside each of the T steps between T + 1 samples.
 
     Args:
@@ -317,7 +340,7 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         :func:`packed_payload` (same satellites, same order).
       swept: (T, lat, lon) packed sums over ``swept_intervals``: the satellites
         whose footprint may touch the cell at some time in the step.
-      motion: ``motion(j, k) -> pos`` with ``pos(tau) -> (n, 3)`` the Earth-fixed
+      motion: ``motion(j, k) -> pos`` with ``pos(tau) -> (x, y, z)`` the Earth-fixed
         position (km) of satellite ``j`` at fraction ``tau`` of step ``k`` (all (n,)):
         :func:`cubic_motion` of the samples. Call it inside ``jax.jit`` (the
         coverage chunk step does).
@@ -328,6 +351,8 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         iteration); the loops run only as many times as there are events.
       iterations: regula falsi iterations per crossing; 6 reach < 1 ms for 60 s
         steps (the margin is nearly linear over a step; Illinois converges superlinearly).
+      valid: optional (T,) bool: the steps counted in ``n_listed``/``n_approx``
+        (a padded chunk's tail is solved but not counted).
 
     Returns:
       :class:`StepTiming`. Memory: the (T + 1, lat, lon) packed input and about
@@ -338,106 +363,127 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
     n_t = packed.shape[0] - 1
     n_lat, n_lon = grid.n_lat, grid.n_lon
     n_cells = n_lat * n_lon
-    n, id_a, id_b, resolved = decode_pair(packed, layout)
-    cov = n >= 1
-    c0, c1 = cov[:-1], cov[1:]
-    hand_over = c0 & c1 & (packed[:-1] != packed[1:]) & resolved[:-1] & resolved[1:]
+    m = n_t * n_cells
+    # Dense work is kept to cheap integer tests per cell-step; the ids of the satellites
+    # in view are decoded only for the listed entries, inside the loops.
+    n = decode_counts(packed, layout)
+    most = 2 if layout.sq_bits else 1  # largest group whose ids the payload resolves
+    n0, n1 = n[:-1].reshape(-1), n[1:].reshape(-1)
+    c0, c1 = n0 >= 1, n1 >= 1
+    pk = packed.reshape(n_t + 1, n_cells)
+    hand_over = (c0 & c1 & (pk[:-1] != pk[1:]).reshape(-1)) & (n0 <= most) & (n1 <= most)
     # Not covered at both ends, the sets in view at the two ends are disjoint and both
     # inside the swept set: subtracting their packed sums leaves exactly the payloads of
     # the satellites that may pass between the samples (exact in modular arithmetic).
-    n_s, sid_a, sid_b, res_s = decode_pair(swept - packed[:-1] - packed[1:], layout)
+    residual = (swept - packed[:-1] - packed[1:]).reshape(-1)
+    n_s = decode_counts(residual, layout)
     brief = ~(c0 & c1) & (n_s >= 1)
-    need = (c0 != c1) | hand_over | brief
-    m = n_t * n_cells
+    change = c0 != c1
+    n_end = jnp.where(c0, n0, n1)  # satellites in view at the covered end of a transition
+    need = change | hand_over | brief
 
     point_np, normal_np = cell_geometry(grid, radius_km)
-    points = jnp.asarray(point_np.reshape(-1, 3), dtype)
-    normals = jnp.asarray(normal_np.reshape(-1, 3), dtype)
-    sin_eps = jnp.sin(min_elevation_rad)
-    flat = lambda a: a.reshape(-1)  # noqa: E731
+    # One (cell, 6) table: a single row gather fetches a cell's centre and normal.
+    geometry = jnp.asarray(np.concatenate([point_np, normal_np], -1).reshape(-1, 6), dtype)
 
-    c0f, c1f = flat(c0), flat(c1)
-    res0, res1 = flat(resolved[:-1]), flat(resolved[1:])
-    ida0, idb0, ida1, idb1 = flat(id_a[:-1]), flat(id_b[:-1]), flat(id_a[1:]), flat(id_b[1:])
+    def cell_at(idx):
+        g = geometry[idx]
+        return (g[:, 0], g[:, 1], g[:, 2]), (g[:, 3], g[:, 4], g[:, 5])
+    sin_eps = jnp.sin(min_elevation_rad)
 
     def locate(e):
         return e // n_cells, e % n_cells
 
-    # Listed cell-steps: the satellites in view at either end (start pair, end pair). One in
-    # view at both ends covers the whole step; every other one sets (start) or rises (end) in it.
-    def ends(four):
-        """Loop body timing the sets (start pair) and rises (end pair) of listed cell-steps.
+    def ids_at(k, cell):
+        """(B, 2) ids in view at sample k of each cell (-1: absent)."""
+        _, a, b, _ = decode_pair(pk[k, cell], layout)
+        return jnp.stack([a, b], -1)
 
-        Transitions need only the pair of the covered end (2 crossings); hand-overs all 4.
-        """
+    def solve(ids, k, cell):
+        """Crossing fraction of every slot of ids (B, S) at its cell-step (garbage where ids < 0)."""
+        j = jnp.maximum(ids, 0)
+        n_slot = ids.shape[1]
+        kk = jnp.broadcast_to(k[:, None], j.shape)
+        cells = jnp.repeat(cell, n_slot)
+        t = _crossing(motion(j.ravel(), kk.ravel()), *cell_at(cells), sin_eps[j.ravel()], iterations)
+        return t.reshape(j.shape)
+
+    def transitions(n_slot):
+        """Body timing transitions whose covered end sees ``n_slot`` satellites: the last set or first rise."""
 
         def body(e, live, c):
             lead_c, trail_c = c
             k, cell = locate(e)
-            start = jnp.stack([ida0[e], idb0[e]], -1)
-            end = jnp.stack([ida1[e], idb1[e]], -1)
-            if four:
-                ids = jnp.concatenate([start, end], -1)  # (B, 4)
-            else:  # the pair in view at the covered end
-                ids = jnp.where(c0f[e][:, None], start, end)
-            j = jnp.maximum(ids, 0)
-            kk = jnp.broadcast_to(k[:, None], j.shape)
-            n_slot = ids.shape[1]
-            t = _crossing(motion(j.ravel(), kk.ravel()), jnp.repeat(points[cell], n_slot, 0),
-                          jnp.repeat(normals[cell], n_slot, 0), sin_eps[j.ravel()], iterations).reshape(j.shape)
-            present = ids >= 0
-            if four:
-                both0 = (start[:, :, None] == end[:, None, :]).any(-1) & (start >= 0)
-                both1 = (end[:, :, None] == start[:, None, :]).any(-1) & (end >= 0)
-                lead = jnp.max(jnp.where(present[:, :2], jnp.where(both0, 1.0, t[:, :2]), 0.0), axis=-1)
-                trail = jnp.min(jnp.where(present[:, 2:], jnp.where(both1, 0.0, t[:, 2:]), 1.0), axis=-1)
-            else:
-                lead = jnp.where(c0f[e], jnp.max(jnp.where(present, t, 0.0), axis=-1), 0.0)
-                trail = jnp.where(c1f[e], jnp.min(jnp.where(present, t, 1.0), axis=-1), 1.0)
-            # Unresolved groups (three or more all setting or all rising): mid-step.
-            lead = jnp.where(c0f[e] & ~res0[e], 0.5, jnp.where(c0f[e], lead, 0.0))
-            trail = jnp.where(c1f[e] & ~res1[e], 0.5, jnp.where(c1f[e], trail, 1.0))
+            start = c0[e]
+            ids = ids_at(jnp.where(start, k, k + 1), cell)[:, :n_slot]
+            t = solve(ids, k, cell)
+            lead = jnp.where(start, jnp.max(t, axis=-1), 0.0)
+            trail = jnp.where(start, 1.0, jnp.min(t, axis=-1))
             return (lead_c.at[e].set(jnp.where(live, lead, lead_c[e])),
                     trail_c.at[e].set(jnp.where(live, trail, trail_c[e])))
 
         return body
 
-    init = (c0f.astype(dtype), jnp.where(c1f, 0.0, 1.0).astype(dtype))
-    lead, trail = _over_list(flat(c0 != c1), capacity, ends(False), init)
-    lead, trail = _over_list(flat(hand_over), capacity, ends(True), (lead, trail))
+    def hand_overs(e, live, c):
+        """Covered at both ends by different sets of one or two: the last set and the first rise."""
+        lead_c, trail_c = c
+        k, cell = locate(e)
+        start, end = ids_at(k, cell), ids_at(k + 1, cell)
+        t = solve(jnp.concatenate([start, end], -1), k, cell)
+        both0 = (start[:, :, None] == end[:, None, :]).any(-1) & (start >= 0)
+        both1 = (end[:, :, None] == start[:, None, :]).any(-1) & (end >= 0)
+        lead = jnp.max(jnp.where(start >= 0, jnp.where(both0, 1.0, t[:, :2]), 0.0), axis=-1)
+        trail = jnp.min(jnp.where(end >= 0, jnp.where(both1, 0.0, t[:, 2:]), 1.0), axis=-1)
+        return (lead_c.at[e].set(jnp.where(live, lead, lead_c[e])),
+                trail_c.at[e].set(jnp.where(live, trail, trail_c[e])))
+
+    # Defaults: covered all step where covered at both ends; unresolved groups (three or
+    # more all setting or all rising) put at mid-step.
+    lead = jnp.where(c0, jnp.where(change, 0.5, 1.0), 0.0).astype(dtype)
+    trail = jnp.where(c1, jnp.where(change, 0.5, 0.0), 1.0).astype(dtype)
+    lead, trail = _over_list(change & (n_end == 1), capacity, transitions(1), (lead, trail))
+    if most == 2:
+        lead, trail = _over_list(change & (n_end == 2), capacity, transitions(2), (lead, trail))
+    lead, trail = _over_list(hand_over, capacity, hand_overs, (lead, trail))
 
     # Passes between the samples: residual satellites in view at neither end. A cheap exact
     # filter first (the satellite's direction must come within the footprint bound of the
     # cell's direction on its step's arc), then a peak search and the two crossings.
-    sids = jnp.stack([flat(sid_a), flat(sid_b)], -1)  # (m, 2)
-    cand = (flat(brief)[:, None] & (sids >= 0)).reshape(-1)
+    def residual_ids(e):
+        _, a, b, _ = decode_pair(residual[e], layout)
+        return jnp.stack([a, b], -1)
 
-    def arc_filter(f, live, near):
-        k, cell = locate(f // 2)
-        j = jnp.maximum(sids.reshape(-1)[f], 0)
-        pos = motion(j, k)
-        u0 = pos(jnp.zeros(f.shape, dtype))
-        u1 = pos(jnp.ones(f.shape, dtype))
-        lam_b = jnp.maximum(_cap_bound(jnp.linalg.norm(u0, axis=-1), min_elevation_rad[j], grid, radius_km),
-                            _cap_bound(jnp.linalg.norm(u1, axis=-1), min_elevation_rad[j], grid, radius_km))
-        ok = _arc_distance(u0, u1, points[cell]) <= lam_b + 1e-3
-        return near.at[f].set(jnp.where(live, ok, near[f]))
+    def arc_filter(e, live, near):
+        k, cell = locate(e)
+        ids = residual_ids(e)  # (B, 2)
+        j = jnp.maximum(ids, 0).ravel()
+        kk = jnp.repeat(k, 2)
+        pos = motion(j, kk)
+        u0 = pos(jnp.zeros(j.shape, dtype))
+        u1 = pos(jnp.ones(j.shape, dtype))
+        # The footprint bound grows with the radius: take the larger of the two ends'.
+        r_max = jnp.sqrt(jnp.maximum(_dot(u0, u0), _dot(u1, u1)))
+        lam_b = _cap_bound(r_max, min_elevation_rad[j], grid, radius_km)
+        ok = _near_arc(u0, u1, cell_at(jnp.repeat(cell, 2))[0], lam_b + SWEPT_PATH_MARGIN_RAD).reshape(ids.shape)
+        ok = ok & (ids >= 0)
+        return near.at[e].set(jnp.where(live[:, None], ok, near[e]))
 
-    near = _over_list(cand, capacity, arc_filter, jnp.zeros(m * 2, bool))
+    near = _over_list(brief, capacity, arc_filter, jnp.zeros((m, 2), bool))
 
     def passes(f, live, c):
         b_lo, b_hi = c
-        k, cell = locate(f // 2)
-        j = jnp.maximum(sids.reshape(-1)[f], 0)
+        e = f // 2
+        k, cell = locate(e)
+        j = jnp.maximum(jnp.take_along_axis(residual_ids(e), (f % 2)[:, None], 1)[:, 0], 0)
         pos = motion(j, k)
-        pt, nm, se = points[cell], normals[cell], sin_eps[j]
+        (pt, nm), se = cell_at(cell), sin_eps[j]
         t_pk, m_pk = _peak(pos, pt, nm, se)
         seen = live & (m_pk >= 0)
         rise = _crossing(pos, pt, nm, se, iterations, jnp.zeros_like(t_pk), t_pk)
         sets = _crossing(pos, pt, nm, se, iterations, t_pk, jnp.ones_like(t_pk))
         return b_lo.at[f].set(jnp.where(seen, rise, b_lo[f])), b_hi.at[f].set(jnp.where(seen, sets, b_hi[f]))
 
-    b_lo, b_hi = _over_list(cand & near, capacity, passes, (jnp.ones(m * 2, dtype), jnp.zeros(m * 2, dtype)))
+    b_lo, b_hi = _over_list(near.reshape(-1), capacity, passes, (jnp.ones(m * 2, dtype), jnp.zeros(m * 2, dtype)))
     b_lo, b_hi = b_lo.reshape(m, 2), b_hi.reshape(m, 2)
     p_ = jnp.min(b_lo, axis=-1)
     q_ = jnp.max(b_hi, axis=-1)
@@ -450,7 +496,10 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
     p_all = jnp.where(consumed, 1.0, p_).astype(dtype)
     q_all = jnp.where(consumed, 0.0, q_).astype(dtype)
     two_apart = (b_lo[:, 0] < b_hi[:, 0]) & (b_lo[:, 1] < b_hi[:, 1])  # two passes merged into their hull
-    approx = flat(need) & ((c0f & ~res0) | (c1f & ~res1) | (flat(brief) & ~flat(res_s)) | two_apart)
+    approx = need & ((c0 & (n0 > most)) | (c1 & (n1 > most)) | (brief & (n_s > most)) | two_apart)
+    if valid is not None:
+        counted = jnp.repeat(valid, n_cells)
+        need, approx = need & counted, approx & counted
     n_need = jnp.sum(need, dtype=jnp.int32)
     return StepTiming(
         lead_end=lead_all.reshape(n_t, n_lat, n_lon),

@@ -92,6 +92,32 @@ for r in rows:
 bunch up. The full constellation covers every cell between about 58° S and 58° N all of the time.
 `orbitjax.run(scenario, "out")` writes the same datasets as one NetCDF file per stage, and
 `orbitjax compare out` tabulates and plots them."""),
+    ("md", """## Bent-pipe service, cone sensors and daylight
+
+Before its inter-satellite links are up, a broadband satellite serves users only while it also sees one of the
+operator's gateways. `gateways=` (or `[[gateways]]` in the scenario, `--gateways FILE` on the command line) masks
+every satellite at every time step in which no gateway sees it above the gateway's mask, and records which
+satellites were usable. The five sites below are illustrative, not Kuiper's real gateways. Imaging satellites
+instead carry a nadir-pointing cone (`half_angle_deg`) and need daylight at the target (`sun_elevation_min_deg`);
+each is still one exact longitude interval per grid row ([docs/sensors.md](../docs/sensors.md))."""),
+    ("code", """gateways = orbitjax.Gateways(orbitjax.Sites.from_rows([
+    ("Redmond", 47.67, -122.12), ("Kansas City", 39.10, -94.58), ("Atlanta", 33.75, -84.39),
+    ("Madrid", 40.42, -3.70), ("Sydney", -33.87, 151.21)]), 25.0)  # 25 deg gateway mask
+times = scenario.analysis.times
+served = orbitjax.coverage(stages[2].satellites, times, resolution_deg=RESOLUTION, gateways=gateways)
+print(f"KF-03: {float(served.n_usable_satellites.mean()):.1f} of {served.sizes['sat']} satellites usable per step; "
+      f"% time covered, area-weighted: {summary_table(datasets['KF-03'])['percent_time_covered_global']:.1f} "
+      f"without gateways, {summary_table(served)['percent_time_covered_global']:.1f} bent pipe")
+sso = orbitjax.walker(altitude_km=550, inclination_deg=97.6, planes=6, sats_per_plane=10, phasing=1,
+                      min_elevation_deg=0, epoch=scenario.analysis.start)
+imaging = orbitjax.coverage(sso, times, resolution_deg=RESOLUTION, half_angle_deg=30.0, sun_elevation_min_deg=10.0)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3.8), constrained_layout=True)
+served.percent_time_covered.plot(ax=ax1, vmin=0, vmax=100, cbar_kwargs={"label": "% time served"})
+gw = gateways.sites
+ax1.plot(gw.lon_deg, gw.lat_deg, "r^")
+ax1.set_title("KF-03, bent pipe through five gateways")
+imaging.percent_time_covered.plot(ax=ax2, cmap="cividis", cbar_kwargs={"label": "% time imaged"})
+ax2.set_title("60 SSO imagers: 30 deg cone, Sun >= 10 deg");"""),
 ]
 
 nb = nbf.v4.new_notebook()

@@ -103,6 +103,13 @@ _PUBLIC = {
     "access": (".site_access", "access"),
     "Sites": (".io.sites", "Sites"),
     "read_sites": (".io.sites", "read_sites"),
+    "regions": (".regions", None),
+    "Region": (".regions", "Region"),
+    "region_summary": (".region_stats", "region_summary"),
+    "Gateways": (".constraints", "Gateways"),
+    "study": (".studies", "study"),
+    "failure_study": (".studies", "failure_study"),
+    "design": (".design", None),
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

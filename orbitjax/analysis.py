@@ -27,11 +27,13 @@ import numpy as np
 
 from .catalog import Satellites
 from .constellation import Constellation
-from .io.dataset import coverage_dataset
+from .io.dataset import constraint_variables, coverage_dataset
 from .kernels.coverage import (
     coverage_counts, footprint_intervals, footprint_lat_span, rows_per_footprint, scatter_intervals,
     swept_intervals, SWEPT_PATH_MARGIN_RAD,
 )
+from .kernels.daylight import clip_step_timing, daylight_margin, daylight_window
+from .kernels.gateways import gateway_usable
 from .kernels.earth import MEAN_RADIUS_KM
 from .kernels.events import cubic_motion, decode_counts, id_layout, packed_payload, step_timing
 from .kernels.grid import Grid, make_grid
@@ -68,19 +70,26 @@ def default_chunk_steps(n_sat: int, n_rows: int, grid: Grid, n_masks: int = 1, c
 
 @partial(jax.jit, static_argnames=("grid", "n_rows", "merit_config", "radius_km", "deep_space", "timing",
                                    "layout", "capacity", "n_rows_swept", "step_angle"))
-def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid, real, area, *,
+def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid, real, area, limits=None, *,
                 grid, n_rows, merit_config, radius_km, deep_space, timing, layout, capacity,
                 n_rows_swept, step_angle):
     """One chunk: propagate, count per mask, fold into the figures of merit.
 
     Shapes: offset_s/real (sat,), t_s/gmst_rad (T + 3,) (samples from one before
     the chunk's first step to one after the end of its last), valid (T,),
-    min_el_rad (E, sat), area (lat,).
+    min_el_rad (E, sat), area (lat,) or (lat, lon) (weights summing to 1 over the grid).
     Returns the new sampled and timed states, counts of mask 0 (T, lat, lon)
     int16, coverage fraction (E, T), positions (T, sat, 3) float32, the number
     of failed (NaN) satellite-steps among the real satellites and valid steps,
-    and the timing counters (listed, approximated), each summed over masks.
+    the timing counters (listed, approximated), each summed over masks, and the
+    usable satellites (T, sat) (None without gateways).
+
+    ``limits`` (optional dict, see :mod:`orbitjax.constraints`): ``half_angle``
+    (sat,) nadir cones; ``sun`` (T + 3, 3) Sun directions at the samples and
+    ``sin_sun_min`` (); ``gateways`` (points, normals, sin masks), each (G, ...).
     """
+    limits = limits or {}
+    half = limits.get("half_angle")
     dt_s = offset_s[:, None] + t_s[None, :]
     # Samples from one before the chunk's first step to one after its end (T + 3): the
     # outer two only feed the cubic interpolation of the motion inside the steps.
@@ -89,6 +98,10 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
     n_t = valid.shape[0]
     failed = jnp.sum(jnp.isnan(r[:, :n_t, 0]) & real[:, None] & valid[None, :], dtype=jnp.int32)
     stats = jnp.zeros(2, jnp.int32)
+    # Gateways: satellites usable at each sample (sampled); daylight margin per cell and sample.
+    usable = gateway_usable(r, *limits["gateways"]) if "gateways" in limits else None  # (T + 1, sat)
+    day = (daylight_margin(limits["sun"][1:-1], limits["sin_sun_min"], grid)
+           if "sun" in limits else None)  # (T + 1, lat, lon)
     counts = []
     # A static loop over the (few) masks: vmap would batch the scatter, which XLA runs ~2x slower.
     if timing == "exact":
@@ -96,28 +109,45 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
         motion = cubic_motion(r_ext)
         timings = []
         for e in range(min_el_rad.shape[0]):
-            geom = footprint_intervals(r, min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km)
+            geom = footprint_intervals(r, min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km,
+                                       half_angle_rad=half, usable=usable)
             packed = scatter_intervals(*geom, payload, grid=grid)  # (T + 1, lat, lon)
             sweep = swept_intervals(r, min_el_rad[e], grid=grid, n_rows=n_rows_swept,
-                                    max_step_angle_rad=step_angle, radius_km=radius_km)
+                                    max_step_angle_rad=step_angle, radius_km=radius_km, half_angle_rad=half)
+            if usable is not None:  # the swept set must hold exactly the satellites of both ends' sets
+                sweep = sweep[:3] + (sweep[3] & (usable[:-1] | usable[1:])[..., None],)
             swept = scatter_intervals(*sweep, payload, grid=grid)  # (T, lat, lon)
             st = step_timing(motion, packed, swept, min_el_rad[e], layout=layout, grid=grid,
-                             capacity=capacity, radius_km=radius_km, valid=valid)
-            counts.append(decode_counts(packed[:n_t], layout).astype(jnp.int16))
-            timings.append(st[:4])
-            stats = stats + jnp.stack([st.n_listed, st.n_approx])
+                             capacity=capacity, radius_km=radius_km, valid=valid, half_angle_rad=half)
+            count = decode_counts(packed[:n_t], layout).astype(jnp.int16)
+            fields, n_clipped = st[:4], 0
+            if day is not None:  # covered only in daylight: mask the samples, clip the timed steps
+                count = jnp.where(day[:n_t] >= 0, count, 0).astype(jnp.int16)
+                *fields, merged = clip_step_timing(*fields, *daylight_window(day[:-1], day[1:]))
+                n_clipped = jnp.sum(merged & valid[:, None, None], dtype=jnp.int32)
+            counts.append(count)
+            timings.append(tuple(fields))
+            stats = stats + jnp.stack([st.n_listed, st.n_approx + n_clipped])
         fields = [jnp.stack(f, 1) for f in zip(*timings)]  # each (T, E, lat, lon)
         timed = timed_update(timed, *fields, merit_config.step_s, valid)
         counts = jnp.stack(counts)
     else:
         counts = jnp.stack([
-            coverage_counts(r[:, :n_t], min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km)
+            coverage_counts(r[:, :n_t], min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km,
+                            half_angle_rad=half, usable=None if usable is None else usable[:n_t])
             for e in range(min_el_rad.shape[0])
         ])
-    covered_per_row = jnp.sum(counts > 0, axis=-1, dtype=jnp.int32)  # (E, T, lat)
-    fraction = covered_per_row.astype(area.dtype) @ area
+        if day is not None:
+            counts = jnp.where(day[None, :n_t] >= 0, counts, 0).astype(counts.dtype)
+    if area.ndim == 1:  # weights separable by row (the globe, a box)
+        covered_per_row = jnp.sum(counts > 0, axis=-1, dtype=jnp.int32)  # (E, T, lat)
+        fraction = covered_per_row.astype(area.dtype) @ area
+    else:  # (lat, lon) weights: a polygon region's cells by their area inside it
+        fraction = jnp.sum(jnp.where(counts > 0, area, 0.0), axis=(-2, -1))
     state = merit_update(state, jnp.swapaxes(counts, 0, 1), merit_config, valid)
-    return state, timed, counts[0], fraction, jnp.swapaxes(r[:, :n_t], 0, 1).astype(jnp.float32), failed, stats
+    usable_out = None if usable is None else usable[:n_t]
+    return (state, timed, counts[0], fraction, jnp.swapaxes(r[:, :n_t], 0, 1).astype(jnp.float32), failed, stats,
+            usable_out)
 
 
 SAT_BUCKET = 64
@@ -148,10 +178,8 @@ def _progress(total: int, desc: str, enabled):
     return tqdm(total=total, desc=desc, unit="step", disable=not enabled, leave=False, file=sys.stderr)
 
 
-def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elevation_sweep_deg=None,
-          n_assets=DEFAULT_N_ASSETS, step_s=None, chunk_steps=None, save_raster=None, save_positions=None,
-          earth_model="wgs84", timing="exact", radius_km=MEAN_RADIUS_KM) -> "_Plan":
-    """Check the arguments of :func:`coverage` and fix everything its chunks need."""
+def _check_times(times, step_s):
+    """(times datetime64 (time,), step_s float) from regularly spaced UTC times; ValueError otherwise."""
     times = np.atleast_1d(as_datetime64(times))
     if times.ndim != 1 or times.size < 1:
         raise ValueError("times must be a non-empty 1-D sequence of UTC times")
@@ -166,9 +194,58 @@ def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elev
         raise ValueError("a single time needs step_s (the duration one sample stands for)")
     elif not np.isfinite(step_s) or step_s <= 0:
         raise ValueError(f"step_s = {step_s} must be a positive number of seconds")
+    return times, step_s
+
+
+def _footprint_rows(r_max_km: float, min_mask_deg: float, grid: Grid, step_s: float, radius_km: float):
+    """(n_rows, n_rows_swept, step_angle): static footprint sizes for satellites up to ``r_max_km``."""
+    lam_max = float(footprint_lat_span(r_max_km, np.radians(min_mask_deg), grid.earth_model, radius_km))
+    n_rows = rows_per_footprint(grid, max(lam_max, 0.0))
+    # Angle between consecutive positions: orbital rate of a circular orbit at 150 km
+    # (1.2e-3 rad/s, above any orbit's mean motion here) plus the Earth's rotation.
+    step_angle = float((1.3e-3 + 7.3e-5) * step_s)
+    n_rows_swept = rows_per_footprint(grid, max(lam_max, 0.0) + 0.5 * step_angle + SWEPT_PATH_MARGIN_RAD + 0.01)
+    return n_rows, n_rows_swept, step_angle
+
+
+def _extended_times(times, step_s: float):
+    """(time + 3,) datetime64: the samples, the window end (one step after the last sample),
+    which closes the last step, and one more sample at each side for the interpolation
+    inside the steps."""
+    step_td = np.timedelta64(int(round(step_s * 1e9)), "ns")
+    return np.concatenate([[times[0] - step_td], times, [times[-1] + step_td, times[-1] + 2 * step_td]])
+
+
+def _extended_samples(times, step_s: float):
+    """(t_all, gmst_all), each (time + 3,): seconds from ``times[0]`` and GMST of the extended samples."""
+    ref = times[0]
+    times_ext = _extended_times(times, step_s)
+    t_all = (times_ext.astype(np.int64) - ref.astype(np.int64)).astype(np.float64) / 1e9
+    gmst_all = gmst82(*jd2_from_datetime64(times_ext))  # float64 on the host, whatever the device dtype
+    return t_all, gmst_all
+
+
+def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elevation_sweep_deg=None,
+          n_assets=DEFAULT_N_ASSETS, step_s=None, chunk_steps=None, save_raster=None, save_positions=None,
+          earth_model="wgs84", timing="exact", radius_km=MEAN_RADIUS_KM, region=None, half_angle_deg=None,
+          sun_elevation_min_deg=None, gateways=None) -> "_Plan":
+    """Check the arguments of :func:`coverage` and fix everything its chunks need."""
+    times, step_s = _check_times(times, step_s)
     if timing not in ("exact", "sampled"):
         raise ValueError(f"timing must be 'exact' or 'sampled', got {timing!r}")
-    grid = make_grid(resolution_deg, earth_model)
+    region_attrs = {}
+    if region is not None:
+        from .regions import as_region, cell_fraction  # noqa: PLC0415 (shapely only for regions)
+
+        region = as_region(region)
+        grid = make_grid(resolution_deg, earth_model, region=region.grid_box(resolution_deg))
+        inside = None if region.geometry is None else cell_fraction(region.geometry, grid)
+        if inside is not None and not np.any(inside > 0):
+            raise ValueError(f"region {region.name!r} covers no area of its {resolution_deg:g} deg grid")
+        region_attrs = {"region_name": region.name, "region_box_deg": np.asarray(grid.box, np.float64),
+                        "region_source": region.source}
+    else:
+        grid, inside = make_grid(resolution_deg, earth_model), None
     n_sat = len(satellites)
     if n_sat == 0:
         raise ValueError("no satellites to analyse")
@@ -190,16 +267,13 @@ def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elev
         masks = per_sat[None, :]
     if np.any(~np.isfinite(masks) | (masks < 0) | (masks >= 90)):
         raise ValueError("minimum elevations must lie in [0, 90) degrees")
+    limits, limit_attrs, gw = _constraints(satellites, half_angle_deg, sun_elevation_min_deg, gateways,
+                                           earth_model, radius_km, exact=timing == "exact")
 
     model, epochs = make_model(satellites, reference=times[0])
     deep = deep_space_needed(model)
     n_pad = -n_sat % SAT_BUCKET
-    lam_max = float(footprint_lat_span(max_radius_km(satellites), np.radians(masks.min()), earth_model, radius_km))
-    n_rows = rows_per_footprint(grid, max(lam_max, 0.0))
-    # Angle between consecutive positions: orbital rate of a circular orbit at 150 km
-    # (1.2e-3 rad/s, above any orbit's mean motion here) plus the Earth's rotation.
-    step_angle = float((1.3e-3 + 7.3e-5) * step_s)
-    n_rows_swept = rows_per_footprint(grid, max(lam_max, 0.0) + 0.5 * step_angle + SWEPT_PATH_MARGIN_RAD + 0.01)
+    n_rows, n_rows_swept, step_angle = _footprint_rows(max_radius_km(satellites), masks.min(), grid, step_s, radius_km)
     n_masks = masks.shape[0]
     exact = timing == "exact"
     # Fields sized for the real satellites (the padding is never in view) but shared by the
@@ -210,16 +284,26 @@ def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elev
     steps = min(steps, times.size)
     merit_config = MeritConfig(n_assets=tuple(int(n) for n in n_assets), step_s=step_s)
 
-    ref = times[0]
-    offset_s = jnp.pad(jnp.asarray(time_offsets(epochs, ref)), (0, n_pad))
-    # Sample times plus the window end (one step after the last sample), which closes the
-    # last step, and one more sample at each side for the interpolation inside the steps.
-    step_td = np.timedelta64(int(round(step_s * 1e9)), "ns")
-    times_ext = np.concatenate([[times[0] - step_td], times, [times[-1] + step_td, times[-1] + 2 * step_td]])
-    t_all = (times_ext.astype(np.int64) - ref.astype(np.int64)).astype(np.float64) / 1e9
-    gmst_all = gmst82(*jd2_from_datetime64(times_ext))  # float64 on the host, whatever the device dtype
-    area = jnp.asarray(grid.cell_area_fraction())
+    offset_s = jnp.pad(jnp.asarray(time_offsets(epochs, times[0])), (0, n_pad))
+    t_all, gmst_all = _extended_samples(times, step_s)
+    row_area = grid.cell_area_fraction()
+    if grid.is_global:  # cell areas as fractions of the globe sum to 1
+        area = row_area
+    elif inside is None:  # a box: rows weigh their share of its area
+        area = row_area / (row_area.sum() * grid.n_lon)
+    else:  # a polygon: (lat, lon) weights of the cells by their area inside it
+        w = row_area[:, None] * inside
+        area = w / w.sum()
     model, min_el = _pad_sats(model, jnp.asarray(np.radians(masks)), n_pad)
+    half_angle_deg = None if "half_angle" not in limits else np.degrees(limits["half_angle"])
+    if "half_angle" in limits:  # padding satellites: no cone
+        limits["half_angle"] = np.pad(limits["half_angle"], (0, n_pad), constant_values=np.nan)
+    sun = None
+    if sun_elevation_min_deg is not None:
+        from .kernels.sun import sun_direction_ecef  # noqa: PLC0415
+
+        times_ext = _extended_times(times, step_s)
+        sun = sun_direction_ecef(*jd2_from_datetime64(times_ext), gmst_all)  # host float64, (T + 3, 3)
     real = jnp.arange(n_sat + n_pad) < n_sat
     return _Plan(
         times=times, step_s=step_s, grid=grid, n_sat=n_sat, save_raster=bool(save_raster),
@@ -228,7 +312,9 @@ def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elev
         step_angle=step_angle, timing=timing, layout=layout, steps=steps, merit_config=merit_config,
         offset_s=np.asarray(offset_s), t_all=t_all, gmst_all=np.asarray(gmst_all), area=np.asarray(area),
         min_el=np.asarray(min_el), real=np.asarray(real), radius_km=float(radius_km), earth_model=earth_model,
-        x64=bool(jax.config.jax_enable_x64),
+        x64=bool(jax.config.jax_enable_x64), limits=limits, sun=None if sun is None else np.asarray(sun),
+        inside=inside, region_attrs=region_attrs, limit_attrs=limit_attrs, half_angle_deg=half_angle_deg,
+        gateway_names=None if gw is None else tuple(gw.name),
     )
 
 
@@ -238,6 +324,12 @@ class _Plan:
 
     It pickles (to Dask workers, with ``x64`` to set there first) and is the same
     for every block of a window: :mod:`orbitjax.blocks` computes blocks from it.
+
+    ``limits``: the sensor/target constraints of ``_chunk_step`` (cone half angles
+    padded to the satellite bucket, ``sin_sun_min``, gateway arrays); ``sun``
+    (time + 3, 3) Sun directions at the extended samples or None; ``area`` (lat,)
+    or (lat, lon) cell weights; ``inside`` (lat, lon) a polygon region's cell
+    fractions or None.
     """
 
     times: np.ndarray
@@ -267,6 +359,13 @@ class _Plan:
     radius_km: float
     earth_model: str
     x64: bool
+    limits: dict
+    sun: np.ndarray | None
+    inside: np.ndarray | None
+    region_attrs: dict
+    limit_attrs: dict
+    half_angle_deg: np.ndarray | None
+    gateway_names: tuple | None
 
     @property
     def n_t(self) -> int:
@@ -283,12 +382,13 @@ class _Plan:
 
 
 def _run_chunks(plan: _Plan, start: int, stop: int, state, timed, *, fraction, raster=None, positions=None,
-                bar=None):
+                usable=None, bar=None):
     """Fold the chunks of steps ``start .. stop`` (``start`` on a chunk boundary) into the states.
 
-    Writes rows ``0 .. stop - start`` of ``fraction`` (E, n), ``raster`` (n, lat, lon) and
-    ``positions`` (n, sat, 3) (host arrays, or None). Returns the states and the
-    per-chunk timing and failure counters (device arrays, summed by the caller).
+    Writes rows ``0 .. stop - start`` of ``fraction`` (E, n), ``raster`` (n, lat, lon),
+    ``positions`` (n, sat, 3) and ``usable`` (n, sat) (host arrays, or None; ``usable``
+    only with gateways). Returns the states and the per-chunk timing and failure
+    counters (device arrays, summed by the caller).
     """
     times, t_all, gmst_all, steps, n_sat = plan.times, plan.t_all, plan.gmst_all, plan.steps, plan.n_sat
     grid, n_rows, merit_config, timing, layout = plan.grid, plan.n_rows, plan.merit_config, plan.timing, plan.layout
@@ -308,11 +408,12 @@ def _run_chunks(plan: _Plan, start: int, stop: int, state, timed, *, fraction, r
         out = _chunk_step(
             model, state, timed, offset_s, jnp.asarray(t_all[idx]), jnp.asarray(gmst_all[idx]),
             min_el, jnp.asarray(valid), real, area,
+            plan.limits if plan.sun is None else {**plan.limits, "sun": jnp.asarray(plan.sun[idx])},
             grid=grid, n_rows=n_rows, merit_config=merit_config, radius_km=float(radius_km),
             deep_space=deep, timing=timing, layout=layout, capacity=EVENT_BATCH if exact else 0,
             n_rows_swept=n_rows_swept, step_angle=step_angle,
         )
-        state, timed, counts, frac, pos, failed, stats = out
+        state, timed, counts, frac, pos, failed, stats, use = out
         # Counters stay on the device (no host round-trip per chunk); summed in int64 at the end.
         timing_stats.append(stats)
         failures.append(failed)
@@ -322,6 +423,8 @@ def _run_chunks(plan: _Plan, start: int, stop: int, state, timed, *, fraction, r
             raster[lo:hi] = np.asarray(counts[:n])
         if positions is not None:
             positions[lo:hi] = np.asarray(pos[:n, :n_sat])
+        if usable is not None:
+            usable[lo:hi] = np.asarray(use[:n, :n_sat])
         fraction[:, lo:hi] = np.asarray(frac[:, :n])
         if bar is not None:
             bar.update(n)
@@ -345,11 +448,15 @@ def coverage(
     timing: str = "exact",
     radius_km: float = MEAN_RADIUS_KM,
     attrs: dict | None = None,
+    region=None,
+    half_angle_deg=None,
+    sun_elevation_min_deg: float | None = None,
+    gateways=None,
     client=None,
     devices=None,
     block_steps: int | None = None,
 ):
-    """Coverage counts and figures of merit of ``satellites`` on a global grid.
+    """Coverage counts and figures of merit of ``satellites`` on a global or regional grid.
 
     Args:
       satellites: a designed :class:`Constellation` (Kepler + J2) or a
@@ -380,6 +487,29 @@ def coverage(
         N-asset coverage (N >= 2) and multiplicity are sampled either way.
       radius_km: radius of the spherical Earth (``earth_model="sphere"`` only).
       attrs: extra global attributes.
+      region: None (the globe), a box ``(south, north, west, east)`` in degrees
+        (cell edges; ``resolution_deg`` must divide it; it may cross the
+        antimeridian, e.g. ``(-10, 10, 170, -170)``), a country name or ISO code
+        of the bundled Natural Earth layer, a GeoJSON/shapefile path, a shapely
+        polygon or an :class:`orbitjax.regions.Region`. Only the box's cells are
+        computed (work and memory follow the box, ``orbitjax.kernels.coverage``).
+        A polygon is analysed on its bounding box snapped to the grid; the
+        variable ``region_fraction(lat, lon)`` holds each cell's area fraction
+        inside it, which weighs ``coverage_fraction`` and
+        :func:`orbitjax.region_summary`.
+      half_angle_deg: optional nadir-pointing cone sensor, scalar or (sat,)
+        (NaN: no cone for that satellite): a cell must also lie within this
+        off-nadir angle; the elevation mask still applies (limited by the
+        horizon). Event-timed like the mask. ``docs/sensors.md``.
+      sun_elevation_min_deg: optional daylight constraint: a cell counts as
+        covered only while the Sun is at least this high above its horizon.
+        Sampled figures use the samples; event-timed ones time sunrise and sunset
+        inside each step.
+      gateways: optional bent-pipe gateways (:class:`orbitjax.constraints.Gateways`,
+        a sites file, rows or a dict; 10 deg mask unless given): a satellite
+        serves cells only at samples where a gateway sees it. Usability is
+        decided per sample (``usable_satellites(time, sat)`` and
+        ``n_usable_satellites(time)`` in the output).
       client: a ``dask.distributed.Client`` (or a scheduler address): the window
         is cut into blocks of ``block_steps`` steps computed as tasks on the
         cluster, their partial summaries merged by a tree reduction
@@ -392,7 +522,9 @@ def coverage(
 
     Results of the block paths equal the sequential loop's: integers and the
     raster identical, event-timed float figures up to the rounding of their sums
-    (``docs/merge_algebra.md``).
+    (``docs/merge_algebra.md``). Regions, cones, daylight and gateways work on
+    every path: they act within each chunk (gateway usability and the Sun per
+    sample), so blocks need nothing from each other.
 
     Returns:
       xarray.Dataset (schema in ``orbitjax.io.dataset``).
@@ -412,7 +544,8 @@ def coverage(
     plan = _plan(satellites, times, resolution_deg=resolution_deg, min_elevation_deg=min_elevation_deg,
                  elevation_sweep_deg=elevation_sweep_deg, n_assets=n_assets, step_s=step_s,
                  chunk_steps=chunk_steps, save_raster=save_raster, save_positions=save_positions,
-                 earth_model=earth_model, timing=timing, radius_km=radius_km)
+                 earth_model=earth_model, timing=timing, radius_km=radius_km, region=region,
+                 half_angle_deg=half_angle_deg, sun_elevation_min_deg=sun_elevation_min_deg, gateways=gateways)
     if client is not None or _several_devices(devices):
         from .blocks import coverage_blocks  # noqa: PLC0415
 
@@ -422,13 +555,16 @@ def coverage(
     n_t, n_sat, grid = plan.n_t, plan.n_sat, plan.grid
     raster = np.empty((n_t, grid.n_lat, grid.n_lon), np.int16) if plan.save_raster else None
     positions = np.empty((n_t, n_sat, 3), np.float32) if plan.save_positions else None
+    usable = np.empty((n_t, n_sat), bool) if plan.gateway_names is not None else None
     fraction = np.empty((plan.masks.shape[0], n_t))
     with _progress(n_t, f"{n_sat} sats", progress) as bar:
         state, timed, timing_stats, failures = _run_chunks(plan, 0, n_t, state, timed, fraction=fraction,
-                                                           raster=raster, positions=positions, bar=bar)
+                                                           raster=raster, positions=positions, usable=usable,
+                                                           bar=bar)
     timing_stats = np.sum(np.asarray(jnp.stack(timing_stats), np.int64), axis=0)
     n_failed = int(np.sum(np.asarray(jnp.stack(failures), np.int64)))
-    return _dataset(plan, satellites, state, timed, fraction, raster, positions, timing_stats, n_failed, attrs)
+    return _dataset(plan, satellites, state, timed, fraction, raster, positions, timing_stats, n_failed, attrs,
+                    usable=usable)
 
 
 def _several_devices(devices) -> bool:
@@ -440,8 +576,12 @@ def _several_devices(devices) -> bool:
     return len(devices) > 1
 
 
-def _dataset(plan: _Plan, satellites, state, timed, fraction, raster, positions, timing_stats, n_failed, attrs):
-    """The coverage Dataset from the final states, the per-step arrays and the counters (host side)."""
+def _dataset(plan: _Plan, satellites, state, timed, fraction, raster, positions, timing_stats, n_failed, attrs,
+             usable=None):
+    """The coverage Dataset from the final states, the per-step arrays and the counters (host side).
+
+    ``usable`` (time, sat) bool: the gateway usability rows (with gateways only).
+    """
     merit_config, sweep, grid, exact = plan.merit_config, plan.sweep, plan.grid, plan.timing == "exact"
     earth_model, radius_km, timing, step_s = plan.earth_model, plan.radius_km, plan.timing, plan.step_s
     times, per_sat, n_sat = plan.times, plan.per_sat, plan.n_sat
@@ -475,8 +615,9 @@ def _dataset(plan: _Plan, satellites, state, timed, fraction, raster, positions,
         "failed_satellite_steps": n_failed,
         "time_step_s": step_s,
         "grid_resolution_deg": grid.resolution_deg,
+        **plan.region_attrs,
     }
-    return coverage_dataset(
+    ds = coverage_dataset(
         times=times,
         lat_deg=grid.lat_deg,
         lon_deg=grid.lon_deg,
@@ -489,7 +630,52 @@ def _dataset(plan: _Plan, satellites, state, timed, fraction, raster, positions,
         visible_count=raster,
         sat_position_ecef=positions,
         elevation_sweep_deg=sweep,
-        attrs={**base_attrs, **(attrs or {})},
+        attrs={**base_attrs, **plan.limit_attrs, **(attrs or {})},
         earth_model=earth_model,
         timing=timing,
+        region_fraction=plan.inside,
+        regional=bool(plan.region_attrs),
     )
+    return constraint_variables(
+        ds,
+        half_angle_deg=plan.half_angle_deg,
+        usable=usable,
+        gateway_names=None if plan.gateway_names is None else list(plan.gateway_names),
+        store_usable=plan.save_positions,
+    )
+
+
+def _constraints(satellites, half_angle_deg, sun_elevation_min_deg, gateways, earth_model, radius_km, exact):
+    """Checked sensor/target constraints -> (kernel arrays, dataset attributes, Gateways or None)."""
+    from .constraints import (  # noqa: PLC0415
+        as_gateways, check_sun_elevation, cone_half_angles_rad, gateway_arrays,
+    )
+    from .propagation import radius_bound_km  # noqa: PLC0415
+
+    limits, attrs, gw = {}, {}, None
+    if half_angle_deg is not None:
+        half = cone_half_angles_rad(half_angle_deg, radius_bound_km(satellites), earth_model, radius_km,
+                                    satellites.name)
+        if np.any(~np.isnan(half)):
+            limits["half_angle"] = half
+            attrs["sensor"] = ("nadir-pointing cone (towards the Earth's centre) of half_angle_deg per satellite, "
+                               "and the elevation mask min_elevation_deg")
+    if sun_elevation_min_deg is not None:
+        limits["sin_sun_min"] = np.sin(np.radians(check_sun_elevation(sun_elevation_min_deg)))
+        attrs["sun_elevation_min_deg"] = float(sun_elevation_min_deg)
+        attrs["daylight_method"] = (
+            "covered only while the Sun's geometric elevation at the cell is >= sun_elevation_min_deg; Sun from "
+            "the Astronomical Almanac low-precision formula (~0.01 deg); counts and sampled figures apply it "
+            "at the samples" + ("; event-timed figures time sunrise/sunset inside each step (linear in "
+                                "sin elevation, ~0.1 s)" if exact else ""))
+    if gateways is not None:
+        gw = as_gateways(gateways)
+        limits["gateways"] = gateway_arrays(gw)
+        attrs["gateways"] = ",".join(gw.name)
+        attrs["gateway_min_elevation_deg"] = ",".join(f"{e:g}" for e in gw.min_elevation_deg)
+        attrs["gateway_method"] = (
+            "bent pipe: a satellite serves cells only at samples where at least one gateway sees it above its "
+            "mask (WGS84 geodetic gateways); usability is sampled" + (
+                ": a change of usability inside a step is placed at one of its two samples (at most one step "
+                "off), while elevation/cone crossings stay event-timed" if exact else ""))
+    return limits, attrs, gw

@@ -50,7 +50,8 @@ class BlockResult(NamedTuple):
       index, start, stop: block number and its steps ``start .. stop``.
       summary: (MeritState, TimedState or None): the block's partial summary.
       fraction: (E, n) coverage fraction per mask; raster (n, lat, lon) int16 or
-      None; positions (n, sat, 3) float32 or None.
+      None; positions (n, sat, 3) float32 or None; usable (n, sat) bool (with
+      gateways) or None.
       stats: (2,) int64 timed and approximated cell-steps; failed: failed satellite-steps.
     """
 
@@ -63,6 +64,7 @@ class BlockResult(NamedTuple):
     positions: np.ndarray | None
     stats: np.ndarray
     failed: int
+    usable: np.ndarray | None = None
 
 
 def block_ranges(plan: _Plan, block_steps: int | None = None) -> list[tuple[int, int]]:
@@ -89,12 +91,13 @@ def compute_block(plan: _Plan, index: int, start: int, stop: int, device=None) -
         fraction = np.empty((n_masks, n))
         raster = np.empty((n, n_lat, n_lon), np.int16) if plan.save_raster else None
         positions = np.empty((n, plan.n_sat, 3), np.float32) if plan.save_positions else None
+        usable = np.empty((n, plan.n_sat), bool) if plan.gateway_names is not None else None
         state, timed, stats, failures = _run_chunks(plan, start, stop, state, timed, fraction=fraction,
-                                                    raster=raster, positions=positions)
+                                                    raster=raster, positions=positions, usable=usable)
         stats = np.sum(np.asarray(jnp.stack(stats), np.int64), axis=0)
         failed = int(np.sum(np.asarray(jnp.stack(failures), np.int64)))
     summary = jax.tree_util.tree_map(np.asarray, (state, timed))
-    return BlockResult(index, start, stop, summary, fraction, raster, positions, stats, failed)
+    return BlockResult(index, start, stop, summary, fraction, raster, positions, stats, failed, usable)
 
 
 def merge_summaries(a: tuple, b: tuple) -> tuple:
@@ -335,6 +338,7 @@ def coverage_blocks(plan: _Plan, satellites, *, client=None, devices=None, block
     n_t, n_sat, grid = plan.n_t, plan.n_sat, plan.grid
     raster = np.empty((n_t, grid.n_lat, grid.n_lon), np.int16) if plan.save_raster else None
     positions = np.empty((n_t, n_sat, 3), np.float32) if plan.save_positions else None
+    usable = np.empty((n_t, n_sat), bool) if plan.gateway_names is not None else None
     fraction = np.empty((plan.masks.shape[0], n_t))
     reducer = TreeReducer(len(ranges))
     stats, failed = np.zeros(2, np.int64), 0
@@ -352,13 +356,16 @@ def coverage_blocks(plan: _Plan, satellites, *, client=None, devices=None, block
                 raster[r.start:r.stop] = r.raster
             if positions is not None:
                 positions[r.start:r.stop] = r.positions
+            if usable is not None:
+                usable[r.start:r.stop] = r.usable
             stats += r.stats
             failed += r.failed
             if tree is None:
                 reducer.add(r.index, r.summary)
             bar.update(r.stop - r.start)
         state, timed = reducer.result() if tree is None else tree.result()
-    return _dataset(plan, satellites, state, timed, fraction, raster, positions, stats, failed, attrs)
+    return _dataset(plan, satellites, state, timed, fraction, raster, positions, stats, failed, attrs,
+                    usable=usable)
 
 
 __all__ = ["BlockResult", "ClusterTree", "TreeReducer", "block_ranges", "block_results", "compute_block", "coverage_blocks",

@@ -20,6 +20,7 @@ examples:
   orbitjax run data/kuiper_falcon9.toml --duration 6h --step 30 --resolution 0.5
   orbitjax run --tle kuiper.tle --stage-by launch --min-elevation 35
   orbitjax run --workers 4                      # time blocks on a Dask LocalCluster; --resume after a kill
+  orbitjax run imaging.toml --half-angle 30 --sun-elevation-min 10 --gateways gateways.csv
   orbitjax compare out                          # table + out/compare.png
   orbitjax export-tle kuiper_falcon9 --out kuiper.tle
 """
@@ -78,8 +79,28 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--timing", choices=["exact", "sampled"], default="exact",
                    help="exact: coverage starts/ends timed inside each step, gaps shorter than a step found; "
                         "sampled: each sample stands for its whole step (default: %(default)s)")
+    target = r.add_mutually_exclusive_group()
+    target.add_argument("--region", metavar="NAME|FILE",
+                        help="analyse a country (Natural Earth name or ISO code, e.g. France, FRA, DE) or the "
+                             "polygons of a GeoJSON/shapefile: its bounding box, cells weighted by their area "
+                             "inside (default: the scenario's [target], else the globe)")
+    target.add_argument("--region-box", metavar="S,N,W,E",
+                        help="analyse a lat/lon box in degrees, e.g. 24,50,-125,-66, or --region-box=-20,10,170,-170 "
+                             "(across the antimeridian; '=' when it starts with a minus); --resolution must divide "
+                             "it, down to 0.01")
     r.add_argument("--elevation-sweep", metavar="DEG,DEG,...",
                    help="also compute the figures of merit for these elevation masks (min_elevation dimension)")
+    r.add_argument("--half-angle", type=float, metavar="DEG",
+                   help="nadir-pointing cone sensor of this half-angle on every satellite, limited by the "
+                        "elevation mask (default: the shells' half_angle_deg; none)")
+    r.add_argument("--sun-elevation-min", type=float, metavar="DEG",
+                   help="daylight: cells count as covered only while the Sun is at least this high "
+                        "(default: the scenario's [target] sun_elevation_min_deg; none)")
+    r.add_argument("--gateways", metavar="FILE",
+                   help="bent-pipe gateways, CSV name,lat,lon[,alt_m] or GeoJSON points: a satellite serves "
+                        "cells only while a gateway sees it (replaces the scenario's [[gateways]])")
+    r.add_argument("--gateway-min-elevation", type=float, metavar="DEG",
+                   help="minimum elevation of the gateways (default: the scenario's, else 10)")
     raster = r.add_mutually_exclusive_group()
     raster.add_argument("--save-raster", dest="save_raster", action="store_true", default=None,
                         help="store visible_count(time, lat, lon) even when it is larger than 256 MiB "
@@ -110,6 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     c.add_argument("directory", help="directory with the stage NetCDF files of one run")
     c.add_argument("--plot", metavar="PNG", help="PNG to write (default: DIRECTORY/compare.png)")
+    c.add_argument("--region", action="append", metavar="NAME|FILE|S,N,W,E",
+                   help="also print per-region figures of every stage for this country (name or ISO code), "
+                        "polygon file or box; repeat for several regions")
 
     e = sub.add_parser(
         "export-tle", help="write TLEs (mean elements, valid checksums) for a scenario's satellites",
@@ -126,11 +150,40 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--first-norad-id", type=int, default=90000,
                    help="catalogue number of the first satellite (default: 90000)")
 
+    _add_study_parser(sub)
     sub.add_parser("scenarios", help="list the bundled scenarios and presets",
                    description="List the bundled scenarios (launch stages) and constellation presets; "
                                "each name runs with 'orbitjax run NAME'.")
     _add_access_parser(sub)
     return p
+
+
+def _add_study_parser(sub) -> None:
+    s = sub.add_parser(
+        "study", help="coverage figures of many Walker designs (a grid or a random sample) -> one NetCDF file",
+        description="Evaluate the Walker designs of SPEC (a TOML file with [analysis] and [designs]; see "
+                    "docs/design_studies.md) in batches and write their figures (design dimension) to --out.",
+    )
+    s.add_argument("spec", help="study spec TOML file")
+    s.add_argument("--out", default="study.nc", help="output NetCDF file (default: %(default)s)")
+    s.add_argument("--batch-size", type=int, metavar="N", help="designs per batch (memory knob; default: the spec's, else 8)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _cmd_study(args) -> int:
+    import numpy as np  # noqa: PLC0415 (fast --help)
+
+    from .io.netcdf import write_netcdf
+    from .studies import study_from_spec
+
+    t0 = time.perf_counter()
+    ds = study_from_spec(args.spec, batch_size=args.batch_size, progress=False if args.quiet else None)
+    path = write_netcdf(ds, args.out)
+    print(f"orbitjax: {ds.sizes['design']} designs in {time.perf_counter() - t0:.1f} s -> {path}", file=sys.stderr)
+    key = "percent_time_covered_band" if "percent_time_covered_band" in ds else "percent_time_covered_global"
+    best = int(np.nanargmax(ds[key].values))
+    print(f"best {key}: design {best} ({float(ds[key][best]):.2f} %, {int(ds.n_satellites[best])} satellites)")
+    return 0
 
 
 def _add_access_parser(sub) -> None:
@@ -172,9 +225,10 @@ def _fmt(value, spec: str) -> str:
 
 
 def _print_summary(rows: list[dict]) -> None:
-    """The per-stage table: one row per stage, units in the header."""
+    """The per-stage table: one row per stage, units in the header (region-wide figures on a regional run)."""
+    where = "%time regn" if rows and rows[0].get("region") else "%time glob"
     header = (
-        f"{'stage':>5}  {'name':<10} {'sats':>5}  {'mean cov.':>9}  {'%time glob':>10}  {'%time land':>10}"
+        f"{'stage':>5}  {'name':<10} {'sats':>5}  {'mean cov.':>9}  {where:>10}  {'%time land':>10}"
         f"  {'continuous band':>15}  {'max gap':>8}  {'mean resp.':>10}"
     )
     units = f"{'':>5}  {'':<10} {'':>5}  {'(frac.)':>9}  {'(%)':>10}  {'(%)':>10}  {'(deg lat)':>15}  {'(min)':>8}  {'(min)':>10}"
@@ -213,6 +267,8 @@ def _cmd_run(args) -> int:
         changes["resolution_deg"] = args.resolution
     if args.chunk_steps is not None:
         changes["chunk_steps"] = args.chunk_steps
+    if args.region is not None or args.region_box is not None:
+        changes["region"] = _region_arg(args)
     if changes:
         scenario = scenario.with_analysis(**changes)
     if args.tle:
@@ -221,6 +277,16 @@ def _cmd_run(args) -> int:
         scenario = scenario.with_catalog(args.tle, stage_by=args.stage_by or "launch", min_elevation_deg=args.min_elevation)
     elif args.min_elevation is not None or args.stage_by is not None:
         raise ValueError("--min-elevation and --stage-by apply to --tle catalogues; shells set their own min_elevation_deg")
+    if args.half_angle is not None and not 0.0 < args.half_angle < 90.0:
+        raise ValueError(f"--half-angle {args.half_angle:g}: expected a cone half-angle in (0, 90) degrees")
+    if args.sun_elevation_min is not None and not -90.0 < args.sun_elevation_min < 90.0:
+        raise ValueError(f"--sun-elevation-min {args.sun_elevation_min:g}: expected an elevation in (-90, 90) degrees")
+    if args.gateways is not None and not Path(args.gateways).is_file():
+        raise ValueError(f"--gateways {args.gateways}: no such file; expected a CSV name,lat,lon[,alt_m] or GeoJSON")
+    if args.gateway_min_elevation is not None and not 0.0 <= args.gateway_min_elevation < 90.0:
+        raise ValueError(f"--gateway-min-elevation {args.gateway_min_elevation:g}: expected [0, 90) degrees")
+    scenario = scenario.with_sensors(half_angle_deg=args.half_angle, sun_elevation_min_deg=args.sun_elevation_min,
+                                     gateways=args.gateways, gateway_min_elevation_deg=args.gateway_min_elevation)
     out = args.out or scenario.output_dir
     if args.max_memory is not None:
         from .memory import parse_size  # noqa: PLC0415
@@ -242,17 +308,29 @@ def _cmd_run(args) -> int:
     if args.block_steps is not None and args.block_steps < 1:
         raise ValueError(f"--block-steps {args.block_steps}: must be a positive number of time steps")
     stages = scenario.stages()  # validates the whole scenario before any work or write
+    from .constraints import check_sensor_kwargs  # noqa: PLC0415
+
+    for stage in stages:
+        check_sensor_kwargs(stage.satellites, **scenario.sensor_kwargs(stage.satellites))
     a = scenario.analysis
+    where = ""
+    if a.region is not None:
+        box = a.region.grid_box(a.resolution_deg)
+        where = f" over {a.region.name} (lat {box[0]:g}..{box[1]:g}, lon {box[2]:g}..{box[3]:g})"
     print(
         f"orbitjax: {scenario.name}: {len(stages)} stages, {a.duration_s / 3600:g} h at {a.step_s:g} s "
-        f"on a {a.resolution_deg:g} deg grid -> {out}/",
+        f"on a {a.resolution_deg:g} deg grid{where} -> {out}/",
         file=sys.stderr,
     )
-    rows = []
+    rows, regional = [], []
     t0 = time.perf_counter()
 
     def on_stage(stage, ds, path):
         rows.append(summary_table(ds))
+        if a.region is not None:
+            from .region_stats import region_summary  # noqa: PLC0415
+
+            regional.append(region_summary(ds).expand_dims(stage=[stage.index]))
         print(f"  wrote {path} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
 
     args._resumable = bool(args.workers or args.scheduler or args.block_steps or args.resume)
@@ -261,7 +339,37 @@ def _cmd_run(args) -> int:
         earth_model=args.earth_model, timing=args.timing, workers=args.workers, client=args.scheduler,
         block_steps=args.block_steps, resume=args.resume)
     _print_summary(rows)
+    if regional:
+        import xarray as xr  # noqa: PLC0415
+
+        from .region_stats import region_table  # noqa: PLC0415
+
+        print()
+        print(region_table(xr.concat(regional, dim="stage")), end="")
     return 0
+
+
+def _region_arg(args):
+    """--region NAME|FILE or --region-box S,N,W,E -> an orbitjax.regions.Region."""
+    from .regions import as_region  # noqa: PLC0415
+
+    if args.region_box is not None:
+        try:
+            box = [float(x) for x in args.region_box.split(",")]
+        except ValueError:
+            box = None
+        if box is None or len(box) != 4:
+            raise ValueError(f"--region-box {args.region_box!r}: expected four numbers S,N,W,E in degrees, "
+                             "e.g. 24,50,-125,-66")
+        try:
+            return as_region(tuple(box))
+        except ValueError as exc:
+            raise ValueError(f"--region-box {args.region_box!r}: {exc}") from None
+    try:
+        return as_region(args.region)
+    except ValueError as exc:
+        msg = str(exc)
+        raise ValueError(msg if args.region in msg else f"--region {args.region!r}: {msg}") from None
 
 
 def _cmd_compare(args) -> int:
@@ -269,6 +377,11 @@ def _cmd_compare(args) -> int:
 
     ds = open_stages(args.directory)
     print(compare_table(ds))
+    if args.region or ds.attrs.get("region_name"):
+        from .region_stats import region_summary, region_table  # noqa: PLC0415
+
+        regions = [_compare_region(r) for r in args.region] if args.region else None
+        print(region_table(region_summary(ds, regions)), end="")
     plot = Path(args.plot) if args.plot else Path(args.directory) / "compare.png"
     try:
         import matplotlib  # noqa: F401, PLC0415 (an optional dependency: the 'plot' extra)
@@ -279,6 +392,17 @@ def _cmd_compare(args) -> int:
     compare_plot(ds, plot)
     print(f"wrote {plot}", file=sys.stderr)
     return 0
+
+
+def _compare_region(text: str):
+    """A --region value of compare: four comma-separated numbers are a box, anything else a name or file."""
+    parts = text.split(",")
+    if len(parts) == 4:
+        try:
+            return tuple(float(p) for p in parts)
+        except ValueError:
+            pass
+    return text
 
 
 def _cmd_export_tle(args) -> int:
@@ -399,7 +523,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     handler = {"run": _cmd_run, "compare": _cmd_compare, "export-tle": _cmd_export_tle,
-               "scenarios": _cmd_scenarios, "access": _cmd_access}[args.command]
+               "scenarios": _cmd_scenarios, "access": _cmd_access,
+               "study": _cmd_study}[args.command]
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning

@@ -87,7 +87,8 @@ def open_stages(directory: str | os.PathLike, *, heavy: bool = False) -> xr.Data
             with f:
                 if STAGE not in f.attrs:
                     continue
-                keep = [v for v in f.data_vars if v in FIGURES_OF_MERIT or v in ("coverage_fraction", "area_weight")]
+                keep = [v for v in f.data_vars
+                        if v in FIGURES_OF_MERIT or v in ("coverage_fraction", "area_weight", "region_fraction")]
                 if heavy:
                     keep += [v for v in f.data_vars if v in HEAVY_VARIABLES or v == "min_elevation_deg"]
                 ds = f[keep].load()
@@ -115,6 +116,7 @@ def open_stages(directory: str | os.PathLike, *, heavy: bool = False) -> xr.Data
 
     stages.sort(key=key)
     area_weight = stages[0][1]["area_weight"] if "area_weight" in stages[0][1] else None
+    region_fraction = stages[0][1]["region_fraction"] if "region_fraction" in stages[0][1] else None
     parts = []
     for path, ds in stages:
         a = ds.attrs
@@ -125,7 +127,7 @@ def open_stages(directory: str | os.PathLike, *, heavy: bool = False) -> xr.Data
             "launches_included": str(a.get("launches_included", "")),
             "stage_file": path.name,
         }
-        ds = ds.drop_vars("area_weight", errors="ignore")
+        ds = ds.drop_vars(["area_weight", "region_fraction"], errors="ignore")
         ds = ds.expand_dims({STAGE: [int(a[STAGE])]}).assign_coords({k: (STAGE, [v]) for k, v in meta.items()})
         parts.append(ds)
     out = xr.concat(parts, dim=STAGE, data_vars="all", coords="minimal", join="outer",
@@ -134,6 +136,8 @@ def open_stages(directory: str | os.PathLike, *, heavy: bool = False) -> xr.Data
         out.attrs.pop(k, None)
     if area_weight is not None:
         out["area_weight"] = area_weight
+    if region_fraction is not None:  # same grid and region in every file (checked above)
+        out["region_fraction"] = region_fraction
     out[STAGE].attrs.update({"long_name": "launch stage index (1-based), in launch order along the dimension"})
     out["stage_date"].attrs.update({"long_name": "UTC date of the stage's last launch ('' for the reference stage)"})
     out["n_satellites"].attrs.update({"long_name": "satellites in orbit at this stage", "units": "1"})
@@ -249,7 +253,11 @@ def compare_table(ds_stages: xr.Dataset, *, min_elevation: float | None = None) 
         return "  ".join(s.ljust(w) if i in (1, 2) else s.rjust(w)
                          for i, (s, w) in enumerate(zip(items, widths))).rstrip()
 
-    header = fmt_line([h for h, _, _, _ in _COLUMNS])
+    heads = [h for h, _, _, _ in _COLUMNS]
+    if ds_stages.attrs.get("region_name"):  # a regional run: the means are over the region
+        heads = [h.replace("global", str(ds_stages.attrs["region_name"])) for h in heads]
+        widths = [max(w, len(h)) for w, h in zip(widths, heads)]
+    header = fmt_line(heads)
     lines = [header, "-" * len(header)] + [fmt_line(c) for c in cells]
     if MIN_ELEVATION in ds_stages.dims:
         lines.append(f"figures at minimum elevation {rows[0]['min_elevation_deg']:g} deg "

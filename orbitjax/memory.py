@@ -64,14 +64,15 @@ class RunSize:
     save_positions: bool = False
     chunk_steps: int = 1
     n_rows: int | None = None  # grid rows per footprint; default: every row (worst case)
+    box: tuple | None = None  # a regional grid's (south, north, west, east); None: the globe
 
     @property
     def n_lat(self) -> int:
-        return Grid(self.resolution_deg).n_lat
+        return Grid(self.resolution_deg, box=self.box).n_lat
 
     @property
     def n_lon(self) -> int:
-        return Grid(self.resolution_deg).n_lon
+        return Grid(self.resolution_deg, box=self.box).n_lon
 
 
 def estimate_bytes(size: RunSize) -> dict[str, int]:

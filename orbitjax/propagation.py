@@ -96,12 +96,17 @@ def make_model(satellites, reference=None):
 
 def max_radius_km(satellites) -> float:
     """An upper bound of the satellites' distance from the Earth's centre (km)."""
+    return float(np.max(radius_bound_km(satellites)))
+
+
+def radius_bound_km(satellites) -> np.ndarray:
+    """(sat,) upper bound of each satellite's distance from the Earth's centre (km)."""
     if isinstance(satellites, Constellation):
-        return float(np.max(satellites.a_km * (1.0 + satellites.e)))
+        return np.asarray(satellites.a_km * (1.0 + satellites.e), np.float64)
     # Kozai mean motion -> semi-major axis (WGS72 xke); +5 % for short-period terms and drag.
     xke, er = sgp4_kernel.WGS72.xke, sgp4_kernel.WGS72.radiusearthkm
     a_er = (xke / np.maximum(satellites.no_kozai_rad_min, 1e-6)) ** (2.0 / 3.0)
-    return float(np.max(a_er * (1.0 + satellites.ecco)) * er * 1.05)
+    return np.asarray(a_er * (1.0 + satellites.ecco) * er * 1.05, np.float64)
 
 
 def time_offsets(epochs, reference) -> np.ndarray:

@@ -40,14 +40,17 @@ def plan_digest(plan: _Plan, *extra) -> str:
     from . import __version__  # noqa: PLC0415
 
     h = hashlib.sha256()
+    arrays = (plan.area, plan.inside, plan.sun, plan.half_angle_deg, *jax.tree_util.tree_leaves(plan.limits))
     for value in (__version__, plan.times.astype("datetime64[ns]"), plan.per_sat, plan.masks, plan.offset_s,
-                  plan.t_all, plan.gmst_all, plan.min_el, *jax.tree_util.tree_leaves(plan.model)):
+                  plan.t_all, plan.gmst_all, plan.min_el, *jax.tree_util.tree_leaves(plan.model),
+                  *(a for a in arrays if a is not None)):
         a = np.ascontiguousarray(np.asarray(value))
         h.update(f"{a.dtype}{a.shape}".encode())
         h.update(a.tobytes())
     static = (plan.step_s, plan.grid, plan.n_sat, plan.save_raster, plan.save_positions, plan.sweep, plan.deep,
               plan.n_rows, plan.n_rows_swept, plan.step_angle, plan.timing, plan.layout, plan.steps,
-              plan.merit_config, plan.radius_km, plan.earth_model, plan.x64, *extra)
+              plan.merit_config, plan.radius_km, plan.earth_model, plan.x64, sorted(plan.limits),
+              plan.gateway_names, plan.region_attrs.get("region_name"), *extra)
     h.update(repr(static).encode())
     return h.hexdigest()
 
@@ -82,6 +85,8 @@ def _stage_blocks(plan: _Plan, stage: Stage, ckpt: Checkpoint, *, client, device
         rows["raster"] = ckpt.rows(k, "raster", (n_t, grid.n_lat, grid.n_lon), np.int16)
     if plan.save_positions:
         rows["positions"] = ckpt.rows(k, "positions", (n_t, n_sat, 3), np.float32)
+    if plan.gateway_names is not None:
+        rows["usable"] = ckpt.rows(k, "usable", (n_t, n_sat), np.bool_)
     reducer = TreeReducer(len(ranges), _merge_nodes)
     nodes = {key: _from_arrays(v) for key, v in ckpt.load_nodes(k, reducer.blocks_of).items()}
     reducer.nodes.update(nodes)
@@ -96,6 +101,8 @@ def _stage_blocks(plan: _Plan, stage: Stage, ckpt: Checkpoint, *, client, device
                 rows["raster"][r.start:r.stop] = r.raster
             if "positions" in rows:
                 rows["positions"][r.start:r.stop] = r.positions
+            if "usable" in rows:
+                rows["usable"][r.start:r.stop] = r.usable
             for m in rows.values():
                 m.flush()  # the rows are on disk before the node that covers them
             reducer.add(r.index, (r.summary, r.stats, r.failed))
@@ -119,9 +126,10 @@ def run_blocks(scenario: Scenario, out_dir: Path, names: list[str], *, save_rast
     from .io.netcdf import open_netcdf, write_netcdf  # noqa: PLC0415
 
     stages = scenario.stages()
-    kwargs = coverage_kwargs(scenario, save_raster, elevation_sweep_deg, earth_model, timing)
     times = scenario.analysis.times
-    plans = [_plan(stage.satellites, times, **kwargs) for stage in stages]
+    plans = [_plan(stage.satellites, times,
+                   **coverage_kwargs(scenario, stage, save_raster, elevation_sweep_deg, earth_model, timing))
+             for stage in stages]
     run_hash = hashlib.sha256("".join(plan_digest(p, n, block_steps) for p, n in zip(plans, names)).encode())
     paths: list[Path] = []
     with contextlib.ExitStack() as stack:
@@ -144,8 +152,9 @@ def run_blocks(scenario: Scenario, out_dir: Path, names: list[str], *, save_rast
                                                            block_steps=block_steps, progress=progress)
             raster = _lazy(rows["raster"], plan.steps) if "raster" in rows else None
             positions = _lazy(rows["positions"], plan.steps) if "positions" in rows else None
+            usable = np.array(rows["usable"]) if "usable" in rows else None  # (time, sat) bool: small
             ds = _dataset(plan, stage.satellites, summary[0], summary[1], np.array(rows["fraction"]), raster,
-                          positions, stats, failed, _stage_attrs(scenario, stage))
+                          positions, stats, failed, _stage_attrs(scenario, stage), usable=usable)
             _check_failures(scenario, stage, ds)
             ds = _stage_coordinate(ds, stage)
             with dask.config.set(scheduler="synchronous"):  # this process writes, chunk by chunk

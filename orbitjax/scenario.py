@@ -63,11 +63,15 @@ class Shell:
     phasing: int = 1
     pattern: str = "delta"
     raan0_deg: float = 0.0
+    half_angle_deg: float | None = None
+    """Optional nadir-pointing cone sensor (``orbitjax.coverage(half_angle_deg=...)``)."""
 
     def __post_init__(self):
         for key in ("altitude_km", "inclination_deg", "min_elevation_deg", "raan0_deg"):
             if not np.isfinite(getattr(self, key)):
                 raise ValueError(f"shell {self.name!r}: {key} = {getattr(self, key)} is not a finite number")
+        if self.half_angle_deg is not None and not 0.0 < self.half_angle_deg < 90.0:
+            raise ValueError(f"shell {self.name!r}: half_angle_deg = {self.half_angle_deg} is outside (0, 90)")
         if not 0.0 <= self.inclination_deg <= 180.0:
             raise ValueError(f"shell {self.name!r}: inclination_deg = {self.inclination_deg} is outside [0, 180]")
         if not 0.0 <= self.min_elevation_deg < 90.0:
@@ -129,13 +133,18 @@ class Launch:
 
 @dataclass(frozen=True)
 class Analysis:
-    """The analysis window, time step and grid."""
+    """The analysis window, time step and grid.
+
+    ``region``: None (the globe) or an :class:`orbitjax.regions.Region` (``[target]``):
+    the grid then covers the region's box, at resolutions down to 0.01 deg.
+    """
 
     start: np.datetime64
     duration_s: float
     step_s: float
     resolution_deg: float = 1.0
     chunk_steps: int | None = None
+    region: object = None
 
     def __post_init__(self):
         if not np.isfinite(self.step_s) or self.step_s <= 0:
@@ -144,8 +153,9 @@ class Analysis:
             raise ValueError(f"duration = {self.duration_s} s must be positive")
         if self.step_s > self.duration_s:
             raise ValueError(f"step_s = {self.step_s} is longer than the duration {self.duration_s} s")
-        grid = make_grid(self.resolution_deg)
-        if grid.resolution_deg < MIN_RESOLUTION_DEG:
+        if self.region is not None:
+            self.region.grid(self.resolution_deg)  # the resolution must divide the region's box
+        elif make_grid(self.resolution_deg).resolution_deg < MIN_RESOLUTION_DEG:
             raise ValueError(f"resolution_deg = {self.resolution_deg} is finer than the supported {MIN_RESOLUTION_DEG} deg")
         if self.duration_s / self.step_s > MAX_STEPS:
             raise ValueError(
@@ -198,6 +208,9 @@ class Scenario:
     source: str = ""
     constellation_name: str = ""
     catalog: dict = field(default_factory=dict)
+    sun_elevation_min_deg: float | None = None
+    gateways: tuple = ()
+    """``(name, lat_deg, lon_deg, alt_m, min_elevation_deg)`` rows of ``[[gateways]]``."""
 
     def shell(self, name: str) -> Shell:
         for s in self.shells:
@@ -217,7 +230,58 @@ class Scenario:
                 raise ValueError("a catalogue run needs a minimum elevation (--min-elevation)")
             min_elevation_deg = elevations.pop()
         catalog = {"file": str(path), "stage_by": stage_by, "min_elevation_deg": float(min_elevation_deg)}
+        cones = {s.half_angle_deg for s in self.shells}
+        if len(cones) == 1 and None not in cones:  # the shells' one cone carries over, like the mask
+            catalog["half_angle_deg"] = float(cones.pop())
         return replace(self, catalog=catalog, reference_stage=False)
+
+    def sensor_kwargs(self, satellites) -> dict:
+        """:func:`orbitjax.coverage` arguments for the cones, daylight and gateways of a stage's satellites.
+
+        Cones come per shell (``half_angle_deg`` on ``[[shells]]``; NaN for shells
+        without) or, for a catalogue, from ``[catalog] half_angle_deg``.
+        """
+        out: dict = {}
+        if self.catalog:
+            if self.catalog.get("half_angle_deg") is not None:
+                out["half_angle_deg"] = float(self.catalog["half_angle_deg"])
+        else:
+            cones = {s.name: s.half_angle_deg for s in self.shells if s.half_angle_deg is not None}
+            if cones:
+                out["half_angle_deg"] = np.array([cones.get(str(sh), np.nan) for sh in satellites.shell])
+        if self.sun_elevation_min_deg is not None:
+            out["sun_elevation_min_deg"] = float(self.sun_elevation_min_deg)
+        if self.gateways:
+            from .constraints import Gateways  # noqa: PLC0415
+            from .io.sites import Sites  # noqa: PLC0415
+
+            rows = [g[:4] for g in self.gateways]
+            out["gateways"] = Gateways(Sites.from_rows(rows), np.array([g[4] for g in self.gateways]))
+        return out
+
+    def with_sensors(self, *, half_angle_deg: float | None = None, sun_elevation_min_deg: float | None = None,
+                     gateways=None, gateway_min_elevation_deg: float | None = None) -> "Scenario":
+        """A copy with a cone on every shell (and the catalogue), a daylight limit, or gateways
+        (a sites file, Sites or rows; ``gateway_min_elevation_deg`` default 10) replacing the file's."""
+        changes: dict = {}
+        if half_angle_deg is not None:
+            changes["shells"] = tuple(replace(s, half_angle_deg=float(half_angle_deg)) for s in self.shells)
+            if self.catalog:
+                changes["catalog"] = {**self.catalog, "half_angle_deg": float(half_angle_deg)}
+        if sun_elevation_min_deg is not None:
+            changes["sun_elevation_min_deg"] = float(sun_elevation_min_deg)
+        if gateways is not None:
+            from .constraints import as_gateways  # noqa: PLC0415
+
+            gw = as_gateways(gateways, gateway_min_elevation_deg)
+            s = gw.sites
+            changes["gateways"] = tuple(zip(s.name.tolist(), s.lat_deg.tolist(), s.lon_deg.tolist(), s.alt_m.tolist(),
+                                            gw.min_elevation_deg.tolist()))
+        elif gateway_min_elevation_deg is not None:
+            if not self.gateways:
+                raise ValueError("a gateway minimum elevation needs gateways (--gateways FILE or [[gateways]])")
+            changes["gateways"] = tuple(g[:4] + (float(gateway_min_elevation_deg),) for g in self.gateways)
+        return replace(self, **changes)
 
     def with_analysis(self, **changes) -> "Scenario":
         """A copy with analysis fields replaced (e.g. ``duration_s=3600``)."""
@@ -392,6 +456,32 @@ def _catalog_launches(specs, where: str) -> dict:
     return out
 
 
+def _target_region(target: dict | None, path: Path):
+    """``[target]`` -> a Region: ``region`` (country name/ISO code, or a polygon file relative to the
+    scenario, with ``feature`` picking one feature) or ``box = [south, north, west, east]``."""
+    if not target or not {"region", "box", "feature"} & set(target):  # e.g. only a daylight limit
+        return None
+    from .regions import as_region, file_region  # noqa: PLC0415 (shapely only for regions)
+
+    where = f"{path}: [target]"
+    if ("region" in target) == ("box" in target):
+        raise ScenarioFileError(f"{where}: give exactly one of region = \"NAME\" or box = [south, north, west, east]")
+    if "feature" in target and "region" not in target:
+        raise ScenarioFileError(f"{where}: feature applies to a polygon file given as region")
+    try:
+        if "box" in target:
+            return as_region(tuple(target["box"]))
+        spec = target["region"]
+        file = path.parent / spec
+        if Path(spec).suffix.lower() in (".geojson", ".json", ".shp"):
+            return file_region(file, target.get("feature"))
+        if "feature" in target:
+            raise ValueError(f"feature = {target['feature']!r} needs region to be a polygon file")
+        return as_region(spec)
+    except ValueError as exc:
+        raise ScenarioFileError(f"{where}: {exc}") from None
+
+
 def load_scenario(name_or_path: str | os.PathLike = DEFAULT_SCENARIO) -> Scenario:
     """Read and check a scenario (bundled name or TOML path).
 
@@ -427,6 +517,7 @@ def load_scenario(name_or_path: str | os.PathLike = DEFAULT_SCENARIO) -> Scenari
             step_s=float(a["step_s"]),
             resolution_deg=float(a.get("resolution_deg", 1.0)),
             chunk_steps=a.get("chunk_steps"),
+            region=_target_region(data.get("target"), path),
         )
     except ScenarioFileError:
         raise
@@ -468,6 +559,7 @@ def load_scenario(name_or_path: str | os.PathLike = DEFAULT_SCENARIO) -> Scenari
         catalog["launches"] = _catalog_launches(catalog.get("launches", []), where)
     if not shells and not catalog:
         raise ScenarioFileError(f"{where}: no shells: set [scenario] constellation, add [[shells]] or a [catalog]")
+    sun_min, gateways = _target_and_gateways(data, where)
     scenario = Scenario(
         name=meta["name"],
         description=meta.get("description", ""),
@@ -481,5 +573,33 @@ def load_scenario(name_or_path: str | os.PathLike = DEFAULT_SCENARIO) -> Scenari
         source=str(path),
         constellation_name=meta.get("constellation", ""),
         catalog=catalog,
+        sun_elevation_min_deg=sun_min,
+        gateways=gateways,
     )
     return scenario
+
+
+def _target_and_gateways(data: dict, where: str):
+    """``[target] sun_elevation_min_deg`` and ``[[gateways]]`` rows, checked (one-line errors)."""
+    from .constraints import DEFAULT_GATEWAY_MIN_ELEVATION_DEG, check_sun_elevation  # noqa: PLC0415
+    from .io.sites import Sites  # noqa: PLC0415
+
+    sun = data.get("target", {}).get("sun_elevation_min_deg")
+    if sun is not None:
+        try:
+            sun = check_sun_elevation(sun)
+        except ValueError as exc:
+            raise ScenarioFileError(f"{where}: [target] {exc}") from None
+    rows = []
+    for i, g in enumerate(data.get("gateways", [])):
+        gw = f"{where}: [[gateways]] #{i + 1} ({g['name']})"
+        el = float(g.get("min_elevation_deg", DEFAULT_GATEWAY_MIN_ELEVATION_DEG))
+        if not 0.0 <= el < 90.0:
+            raise ScenarioFileError(f"{gw}: min_elevation_deg = {el} is outside [0, 90)")
+        rows.append((g["name"], float(g["lat_deg"]), float(g["lon_deg"]), float(g.get("alt_m", 0.0)), el))
+    if rows:
+        try:
+            Sites.from_rows([r[:4] for r in rows])  # names unique, coordinates in range
+        except ValueError as exc:
+            raise ScenarioFileError(f"{where}: [[gateways]] {exc}") from None
+    return sun, tuple(rows)

@@ -90,7 +90,7 @@ def stage_datasets(
             print(f"orbitjax: stage {stage.index}/{len(stages)} {stage.name}: {len(stage.satellites)} satellites, "
                   f"{times.size} steps ...", file=sys.stderr, flush=True)
         ds = coverage(stage.satellites, times, progress=progress, attrs=_stage_attrs(scenario, stage),
-                      **coverage_kwargs(scenario, save_raster, elevation_sweep_deg, earth_model, timing))
+                      **coverage_kwargs(scenario, stage, save_raster, elevation_sweep_deg, earth_model, timing))
         if _log_lines(progress):
             print(f"orbitjax: stage {stage.index}/{len(stages)} {stage.name}: computed in "
                   f"{time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
@@ -98,8 +98,8 @@ def stage_datasets(
         yield stage, _stage_coordinate(ds, stage)
 
 
-def coverage_kwargs(scenario: Scenario, save_raster, elevation_sweep_deg, earth_model, timing) -> dict:
-    """The keyword arguments of :func:`orbitjax.coverage` for every stage of ``scenario`` (but progress, attrs)."""
+def coverage_kwargs(scenario: Scenario, stage: Stage, save_raster, elevation_sweep_deg, earth_model, timing) -> dict:
+    """The keyword arguments of :func:`orbitjax.coverage` for ``stage`` of ``scenario`` (but progress, attrs)."""
     a = scenario.analysis
     return dict(
         resolution_deg=a.resolution_deg,
@@ -109,7 +109,9 @@ def coverage_kwargs(scenario: Scenario, save_raster, elevation_sweep_deg, earth_
         elevation_sweep_deg=elevation_sweep_deg,
         earth_model=earth_model,
         timing=timing,
+        region=a.region,
         **(dict(scenario.catalog_coverage_kwargs()) if scenario.catalog else {}),
+        **scenario.sensor_kwargs(stage.satellites),
     )
 
 
@@ -156,7 +158,7 @@ def estimate_run_memory(
 
     a = scenario.analysis
     n_t = a.times.size
-    grid = make_grid(a.resolution_deg)
+    grid = make_grid(a.resolution_deg) if a.region is None else a.region.grid(a.resolution_deg)
     n_masks = 1 if elevation_sweep_deg is None else len(np.atleast_1d(elevation_sweep_deg))
     raster = scenario.save_raster if save_raster is None else save_raster
     if raster is None:
@@ -176,7 +178,7 @@ def estimate_run_memory(
         n_rows = rows_per_footprint(grid, max(lam, 0.0))
         n_pad = n_sat + (-n_sat % SAT_BUCKET)
         steps = int(a.chunk_steps or default_chunk_steps(n_pad, n_rows, grid, n_masks))
-        size = RunSize(n_sat=n_pad, n_times=n_t, resolution_deg=grid.resolution_deg, n_masks=n_masks,
+        size = RunSize(n_sat=n_pad, n_times=n_t, resolution_deg=grid.resolution_deg, box=grid.box, n_masks=n_masks,
                        save_raster=bool(raster), save_positions=n_t * n_sat * 12 <= STORE_LIMIT_BYTES,
                        chunk_steps=min(steps, n_t), n_rows=n_rows)
         est = check_memory(size, max_memory, what=f"stage {stage.index} ({stage.name})")
@@ -250,6 +252,10 @@ def run(
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"output path {out_dir} exists and is not a directory")
     stages = scenario.stages()  # checks the whole scenario (and reads a catalogue) first
+    from .constraints import check_sensor_kwargs  # noqa: PLC0415
+
+    for stage in stages:  # cone limits per stage, before any work
+        check_sensor_kwargs(stage.satellites, **scenario.sensor_kwargs(stage.satellites))
     scale_out = workers is not None or client is not None or devices is not None or block_steps is not None
     # By blocks the raster goes to disk, not to memory.
     estimate_run_memory(scenario, save_raster=False if scale_out or resume else save_raster,

@@ -54,6 +54,7 @@ SUMMARY_KEYS = (
     "max_gap_s",
     "mean_response_time_s",
     "min_elevation_deg",
+    "region",
 )
 
 
@@ -438,6 +439,10 @@ def summary_table(ds: xr.Dataset, *, min_elevation: float | None = None) -> dict
         to the window length. None when no cell is ever covered.
       mean_response_time_s: :func:`area_mean` of ``mean_response_time_s`` (s).
       min_elevation_deg: the sweep's elevation mask reported (deg), None without a sweep.
+      region: the run's region name (attribute ``region_name``), None for the globe.
+        On a regional run the means are over the region (cells weighted by
+        ``region_fraction`` for a polygon) and ``*_global`` names the region;
+        ``orbitjax.region_summary`` has more per-region figures.
 
     Args:
       ds: one stage's Dataset (or one ``stage`` of :func:`orbitjax.compare.open_stages`).
@@ -459,32 +464,46 @@ def summary_table(ds: xr.Dataset, *, min_elevation: float | None = None) -> dict
         "mean_coverage_fraction": _float(ds["coverage_fraction"].mean(TIME)) if "coverage_fraction" in ds else None,
     }
     ptc = ds.get("percent_time_covered")
-    out["percent_time_covered_global"] = _float(area_mean(ptc)) if ptc is not None else None
-    out["percent_time_covered_land"] = _land_mean(ptc) if ptc is not None else None
+    region = ds.get("region_fraction")  # a polygon region's cell weights
+    out["percent_time_covered_global"] = _float(area_mean(ptc, mask=region)) if ptc is not None else None
+    out["percent_time_covered_land"] = _land_mean(ptc, region) if ptc is not None else None
     out["continuous_band_deg"] = continuous_band(ptc) if ptc is not None else None
-    if "max_gap_s" in ds and ptc is not None and bool((ptc > 0).any()):
-        out["max_gap_s"] = _float(ds["max_gap_s"].where(ptc > 0).max())
+    seen = None if ptc is None else (ptc > 0) if region is None else (ptc > 0) & (region > 0)
+    if "max_gap_s" in ds and seen is not None and bool(seen.any()):
+        out["max_gap_s"] = _float(ds["max_gap_s"].where(seen).max())
     else:
         out["max_gap_s"] = None
     mrt = ds.get("mean_response_time_s")
-    out["mean_response_time_s"] = _float(area_mean(mrt)) if mrt is not None else None
+    out["mean_response_time_s"] = _float(area_mean(mrt, mask=region)) if mrt is not None else None
     out["min_elevation_deg"] = elevation
+    out["region"] = _meta(ds, "region_name")
     return out
 
 
-def _land_mean(ptc: xr.DataArray) -> float | None:
+def _land_mean(ptc: xr.DataArray, region: xr.DataArray | None = None) -> float | None:
+    """Land-weighted mean on a global grid, or on a box whose cells are cells of the global grid."""
     from .landmask import land_fraction  # noqa: PLC0415 -- reads the bundled file on first use
 
     lat, lon = ptc[LAT].values, ptc[LON].values
     dlat, dlon = _resolution(lat, lon)
     try:
         grid = Grid(dlat)
-        if not (lat.size == grid.n_lat and lon.size == grid.n_lon and abs(dlat - dlon) <= COORD_TOL_DEG):
+        if abs(dlat - dlon) > COORD_TOL_DEG:
             return None
-        land = land_fraction(dlat)
+        # Rows and columns of the global grid holding the field's cells (longitudes modulo 360).
+        i = np.round((lat - grid.lat_deg[0]) / dlat).astype(np.int64)
+        j = np.round(((lon - grid.lon_deg[0]) % 360.0) / dlat).astype(np.int64) % grid.n_lon
+        if (i.min() < 0 or i.max() >= grid.n_lat or not np.allclose(grid.lat_deg[i], lat, atol=COORD_TOL_DEG)
+                or not np.allclose(_normalise_lon(grid.lon_deg[j]), _normalise_lon(lon), atol=COORD_TOL_DEG)):
+            return None
+        land = land_fraction(dlat)[np.ix_(i, j)]
     except ValueError:
         return None
-    mask = xr.DataArray(land, dims=(LAT, LON), coords={LAT: grid.lat_deg, LON: grid.lon_deg})
+    if region is not None:
+        land = land * region.transpose(LAT, LON).values
+    if not np.any(land > 0):
+        return None
+    mask = xr.DataArray(land, dims=(LAT, LON), coords={LAT: lat, LON: lon})
     return _float(area_mean(ptc, mask=mask))
 
 

@@ -51,7 +51,10 @@ def reference(shell):
 def assert_same_results(got: xr.Dataset, want: xr.Dataset):
     """Integers and rasters identical, floats to 1e-12 relative; same variables and attributes."""
     assert set(got.data_vars) == set(want.data_vars)
-    assert got.attrs == want.attrs
+    assert got.attrs.keys() == want.attrs.keys()
+    for key, value in want.attrs.items():  # some are arrays (region_box_deg)
+        np.testing.assert_array_equal(got.attrs[key], value, err_msg=key)
+    xr.testing.assert_identical(got.coords.to_dataset(), want.coords.to_dataset())
     for name in want.data_vars:
         g, w = got[name].values, want[name].values
         if w.dtype.kind in "iu" or name in ("sat_position_ecef", "coverage_fraction"):
@@ -74,6 +77,33 @@ def test_dask_blocks_equal_the_single_process_run(shell, reference, thread_clien
         xr.testing.assert_identical(ds, reference[timing])
     else:
         assert_same_results(ds, reference[timing])
+
+
+def test_region_and_sensors_through_dask_equal_the_single_process_run(shell, thread_client):
+    """A polygon region (cell weights (lat, lon)), a cone, daylight (sunrise inside the window) and
+    gateways: every constraint acts inside a chunk, so the Dask blocks give the sequential loop's Dataset."""
+    shapely = pytest.importorskip("shapely")
+    # East Asia and the western Pacific at 00-02 UTC: the morning terminator crosses it.
+    poly = shapely.Polygon([(100, -20), (170, -20), (170, 50), (120, 50)])
+    kw = dict(KW, region=poly, half_angle_deg=45.0, sun_elevation_min_deg=5.0,
+              gateways=[("tokyo", 35.7, 139.7), ("perth", -31.9, 115.9)])
+    want = orbitjax.coverage(shell, TIMES, devices=1, **kw)
+    got = orbitjax.coverage(shell, TIMES, client=thread_client, block_steps=16, **kw)
+    assert_same_results(got, want)
+    # Each constraint really acts here (otherwise the test would not test its block path).
+    assert 0 < want.region_fraction.values.mean() < 1
+    usable = want.usable_satellites.values
+    assert 0 < usable.sum() < usable.size
+    assert np.all(np.isfinite(want.half_angle_deg.values))
+    # Night cells (Sun 2 deg or more below the 5 deg limit by a rough analytic Sun: declination
+    # -23 deg on 1 January, subsolar longitude 180 - 15 deg per hour) are never counted covered.
+    hours = (TIMES - TIMES[0]) / np.timedelta64(1, "h")
+    lat, lon = np.radians(want.lat.values)[None, :, None], np.radians(want.lon.values)[None, None, :]
+    dec, sub_lon = np.radians(-23.0), np.radians(180.0 - 15.0 * hours)[:, None, None]
+    sin_el = np.sin(lat) * np.sin(dec) + np.cos(lat) * np.cos(dec) * np.cos(lon - sub_lon)
+    night = np.broadcast_to(sin_el < np.sin(np.radians(3.0)), want.visible_count.shape)
+    assert 0 < night.sum() < night.size
+    assert not np.any(want.visible_count.values[night])
 
 
 def test_tree_reduction_does_not_depend_on_the_order_blocks_finish(shell, reference):

@@ -50,6 +50,14 @@ VARIABLE_ATTRS = {
     "longest_coverage_s": {"long_name": "longest continuous coverage interval", "units": "s"},
     "min_elevation_deg": {"long_name": "minimum elevation for visibility", "units": "degree"},
     "area_weight": {"long_name": "fraction of the Earth's surface area in the cell", "units": "1"},
+    "region_fraction": {"long_name": "fraction of the cell's area inside the region's polygon", "units": "1"},
+    "half_angle_deg": {"long_name": "half-angle of the nadir-pointing cone sensor (NaN: none)", "units": "degree"},
+    "usable_satellites": {
+        "long_name": "satellite seen by at least one gateway above its mask at the sample (bent-pipe service)",
+        "flag_values": np.array([0, 1], np.int8), "flag_meanings": "not_usable usable", "timing": "sampled",
+    },
+    "n_usable_satellites": {"long_name": "number of satellites seen by at least one gateway", "units": "1",
+                            "timing": "sampled"},
 }
 
 COORD_ATTRS = {
@@ -64,7 +72,7 @@ COORD_ATTRS = {
 }
 
 # In-memory dimension order of variables stored in another (CF 2.4) order on disk.
-CANONICAL_DIMS = {"sat_position_ecef": (TIME, SAT, XYZ)}
+CANONICAL_DIMS = {"sat_position_ecef": (TIME, SAT, XYZ), "usable_satellites": (TIME, SAT)}
 
 FIGURES_OF_MERIT = (
     "percent_time_covered",
@@ -105,6 +113,8 @@ def coverage_dataset(
     attrs: dict | None = None,
     earth_model: str = "wgs84",
     timing: str = "exact",
+    region_fraction: np.ndarray | None = None,
+    regional: bool = False,
 ) -> xr.Dataset:
     """Wrap coverage results in a CF Dataset.
 
@@ -118,6 +128,9 @@ def coverage_dataset(
     figures (lat, lon) each (with a leading min_elevation axis when a sweep is
     given, and n_assets before lat/lon for ``percent_time_covered_n``);
     visible_count (time, lat, lon); sat_position_ecef (time, sat, 3) in km.
+    ``regional``: the grid is a region's box (``coverage_fraction`` is then the
+    fraction of the region); ``region_fraction`` (lat, lon): each cell's area
+    fraction inside the region's polygon.
     """
     sweep = elevation_sweep_deg is not None
     lead = (MIN_ELEVATION,) if sweep else ()
@@ -129,6 +142,8 @@ def coverage_dataset(
     for name, values in figures.items():
         dims = lead + ((N_ASSETS,) if name == "percent_time_covered_n" else ()) + (LAT, LON)
         data_vars[name] = (dims, np.asarray(values))
+    if region_fraction is not None:
+        data_vars["region_fraction"] = ((LAT, LON), np.asarray(region_fraction, np.float64))
     if visible_count is not None:
         data_vars["visible_count"] = ((TIME, LAT, LON), _lazy_or_array(visible_count, np.int16))
     if sat_position_ecef is not None:
@@ -151,9 +166,28 @@ def coverage_dataset(
         ds[name].attrs.update(VARIABLE_ATTRS.get(name, {}))
     if earth_model == "sphere":
         ds[LAT].attrs["long_name"] = "cell-centre latitude (geocentric, spherical Earth)"
+    if regional:
+        ds["coverage_fraction"].attrs["long_name"] = "area-weighted fraction of the region seeing at least one satellite"
     for name in figures:
         ds[name].attrs["timing"] = "event" if timing == "exact" and name in EVENT_TIMED else "sampled"
     ds.attrs.update({"Conventions": CONVENTIONS, **(attrs or {})})
+    return ds
+
+
+def constraint_variables(ds: xr.Dataset, *, half_angle_deg=None, usable=None, gateway_names=None,
+                         store_usable: bool = True) -> xr.Dataset:
+    """Add the sensor/gateway variables: ``half_angle_deg(sat)``, ``n_usable_satellites(time)`` and
+    (when ``store_usable``) ``usable_satellites(time, sat)`` int8, with a ``gateway`` coordinate of names."""
+    if half_angle_deg is not None:
+        ds["half_angle_deg"] = ((SAT,), np.asarray(half_angle_deg, np.float64), VARIABLE_ATTRS["half_angle_deg"])
+    if usable is not None:
+        usable = np.asarray(usable, bool)
+        ds["n_usable_satellites"] = ((TIME,), usable.sum(axis=1).astype(np.int32), VARIABLE_ATTRS["n_usable_satellites"])
+        if store_usable:
+            ds["usable_satellites"] = ((TIME, SAT), usable.astype(np.int8), VARIABLE_ATTRS["usable_satellites"])
+        if gateway_names is not None:
+            ds = ds.assign_coords(gateway=("gateway", np.asarray(gateway_names).astype(str),
+                                           {"long_name": "gateway name"}))
     return ds
 
 

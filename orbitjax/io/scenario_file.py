@@ -26,6 +26,7 @@ SHELL_KEYS = {
     "pattern": (str, False),
     "min_elevation_deg": (_NUMBER, True),
     "raan0_deg": (_NUMBER, False),
+    "half_angle_deg": (_NUMBER, False),
 }
 PRESET_KEYS = {"name": (str, True), "description": (str, False), "source": (str, False), "shells": (list, True)}
 SCENARIO_TABLES = {
@@ -47,12 +48,15 @@ SCENARIO_TABLES = {
         "file": (str, True),
         "stage_by": (str, False),
         "min_elevation_deg": (_NUMBER, True),
+        "half_angle_deg": (_NUMBER, False),
         "strict": (bool, False),
         "launches": (list, False),
     },
     "sites": None,  # free-form names -> SITE_KEYS
+    "target": {"region": (str, False), "box": (list, False), "feature": (str, False),
+               "sun_elevation_min_deg": (_NUMBER, False)},
 }
-SCENARIO_ARRAYS = {"shells": SHELL_KEYS, "launches": None}
+SCENARIO_ARRAYS = {"shells": SHELL_KEYS, "launches": None, "gateways": None}
 LAUNCH_KEYS = {
     "name": (str, True),
     "date": (_TIME, True),
@@ -66,6 +70,8 @@ LAUNCH_KEYS = {
 CATALOG_LAUNCH_KEYS = {"id": (str, True), "name": (str, False), "date": (_TIME, False), "vehicle": (str, False),
                        "note": (str, False)}
 SITE_KEYS = {"lat_deg": (_NUMBER, True), "lon_deg": (_NUMBER, True), "name": (str, False)}
+GATEWAY_KEYS = {"name": (str, True), "lat_deg": (_NUMBER, True), "lon_deg": (_NUMBER, True),
+                "alt_m": (_NUMBER, False), "min_elevation_deg": (_NUMBER, False)}
 
 
 class ScenarioFileError(ValueError):
@@ -161,6 +167,8 @@ def read_scenario(path: str | os.PathLike) -> dict:
         check_table(shell, SHELL_KEYS, f"{path}: [[shells]] #{i + 1}")
     for i, launch in enumerate(_array(data, "launches", path)):
         check_table(launch, LAUNCH_KEYS, f"{path}: [[launches]] #{i + 1}")
+    for i, gateway in enumerate(_array(data, "gateways", path)):
+        check_table(gateway, GATEWAY_KEYS, f"{path}: [[gateways]] #{i + 1}")
     for i, launch in enumerate(_array(data.get("catalog", {}), "launches", path)):
         check_table(launch, CATALOG_LAUNCH_KEYS, f"{path}: [[catalog.launches]] #{i + 1}")
     return data

@@ -139,10 +139,10 @@ def cell_geometry(grid: Grid, radius_km: float):
     return point, normal
 
 
-# The solver below works on structure-of-arrays vectors (x, y, z), each (n,), with its
-# loops unrolled at trace time: on XLA:CPU a (n, 3) layout with reductions over the
-# last axis, or a lax.fori_loop around the body, each stop the iterations from fusing
-# into one vectorised loop (about 10x slower here).
+# The solver below works on structure-of-arrays vectors (x, y, z), each (n,): on XLA:CPU
+# an (n, 3) layout with reductions over the last axis fuses poorly. Its iterations stay
+# in lax.fori_loop: unrolling them ran a micro-benchmark 9x faster but the whole chunk
+# only 5-17 % faster, and doubled the compile time of every coverage() shape.
 
 
 def _dot(u, v):
@@ -180,9 +180,24 @@ def _margin(pos, tau, point, normal, sin_eps):
     """Elevation margin (s - c) . n - |s - c| sin(eps) in km at fraction ``tau`` of the step.
 
     ``pos(tau)`` gives the satellite's Earth-fixed position (x, y, z) at ``tau``.
+    ``sin_eps`` may be a pair ``(sin(eps), cos(eta))`` for a nadir cone of half-angle
+    ``eta`` (NaN: none): the margin is then the smaller of the elevation margin and
+    the cone margin ``(s - c) . s / |s| - |s - c| cos(eta)`` (both >= 0 exactly when seen).
     """
-    d = tuple(s - c for s, c in zip(pos(tau), point))
+    s = pos(tau)
+    d = tuple(a - c for a, c in zip(s, point))
+    if isinstance(sin_eps, tuple):
+        sin_eps, cos_eta = sin_eps
+        dist = jnp.sqrt(_dot(d, d))
+        m = _dot(d, normal) - dist * sin_eps
+        cone = _dot(d, s) / jnp.sqrt(_dot(s, s)) - dist * cos_eta
+        return jnp.where(jnp.isnan(cos_eta), m, jnp.minimum(m, cone))
     return _dot(d, normal) - jnp.sqrt(_dot(d, d)) * sin_eps
+
+
+def _like(sin_eps):
+    """The per-entry array of a margin parameter (the first of a cone pair)."""
+    return sin_eps[0] if isinstance(sin_eps, tuple) else sin_eps
 
 
 _GOLD = 0.6180339887498949
@@ -194,18 +209,21 @@ def _peak(pos, point, normal, sin_eps, iterations: int = 16):
     16 iterations bracket the peak to 0.618^16 = 5e-4 of the step (0.03 s at 60 s).
     """
     f = lambda t: _margin(pos, t, point, normal, sin_eps)  # noqa: E731
-    a = jnp.zeros(sin_eps.shape, sin_eps.dtype)
+    a = jnp.zeros(_like(sin_eps).shape, _like(sin_eps).dtype)
     b = jnp.ones_like(a)
     c = b - _GOLD * (b - a)
     d = a + _GOLD * (b - a)
-    fc, fd = f(c), f(d)
-    for _ in range(iterations):
+
+    def body(_, st):
+        a, b, c, d, fc, fd = st
         left = fc > fd  # peak in [a, d]
-        a, b = jnp.where(left, a, c), jnp.where(left, d, b)
-        c, d, c_old = jnp.where(left, b - _GOLD * (b - a), d), jnp.where(left, c, a + _GOLD * (b - a)), c
-        new = f(jnp.where(left, c, d))
-        fc, fd = jnp.where(left, new, fd), jnp.where(left, fc, new)
-        del c_old
+        a2, b2 = jnp.where(left, a, c), jnp.where(left, d, b)
+        c2 = jnp.where(left, b2 - _GOLD * (b2 - a2), d)
+        d2 = jnp.where(left, c, a2 + _GOLD * (b2 - a2))
+        new = f(jnp.where(left, c2, d2))
+        return a2, b2, c2, d2, jnp.where(left, new, fd), jnp.where(left, fc, new)
+
+    a, b, c, d, fc, fd = jax.lax.fori_loop(0, iterations, body, (a, b, c, d, f(c), f(d)))
     return jnp.where(fc > fd, c, d), jnp.maximum(fc, fd)
 
 
@@ -215,7 +233,7 @@ def _crossing(pos, point, normal, sin_eps, iterations: int, lo=None, hi=None):
     Returns the root; the nearer bracket end when the margin does not change sign
     (rounding at a sample: the crossing is at that sample).
     """
-    lo = jnp.zeros(sin_eps.shape, sin_eps.dtype) if lo is None else lo
+    lo = jnp.zeros(_like(sin_eps).shape, _like(sin_eps).dtype) if lo is None else lo
     hi = jnp.ones_like(lo) if hi is None else hi
     f = lambda t: _margin(pos, t, point, normal, sin_eps)  # noqa: E731
     f_lo, f_hi = f(lo), f(hi)
@@ -227,15 +245,19 @@ def _crossing(pos, point, normal, sin_eps, iterations: int, lo=None, hi=None):
         x = jnp.where(den != 0, lo - f_lo * (hi - lo) / jnp.where(den != 0, den, 1.0), 0.5 * (lo + hi))
         return jnp.clip(x, lo, hi)
 
-    side = jnp.zeros(lo.shape, jnp.int32)
-    for _ in range(iterations):
+    def body(_, st):
+        lo, hi, f_lo, f_hi, side = st
         x = secant(lo, hi, f_lo, f_hi)
         fx = f(x)
         left = (fx >= 0) == (f_lo >= 0)  # root in [x, hi]
         # Illinois: halve the stale end's value when the same end is kept twice.
-        lo, f_lo, hi, f_hi = (jnp.where(left, x, lo), jnp.where(left, fx, jnp.where(side == 1, 0.5 * f_lo, f_lo)),
-                              jnp.where(left, hi, x), jnp.where(left, jnp.where(side == -1, 0.5 * f_hi, f_hi), fx))
-        side = jnp.where(left, -1, 1).astype(jnp.int32)
+        return (jnp.where(left, x, lo), jnp.where(left, hi, x),
+                jnp.where(left, fx, jnp.where(side == 1, 0.5 * f_lo, f_lo)),
+                jnp.where(left, jnp.where(side == -1, 0.5 * f_hi, f_hi), fx),
+                jnp.where(left, -1, 1).astype(jnp.int32))
+
+    lo, hi, f_lo, f_hi, _ = jax.lax.fori_loop(
+        0, iterations, body, (lo, hi, f_lo, f_hi, jnp.zeros(lo.shape, jnp.int32)))
     return jnp.where(same, at_sample, secant(lo, hi, f_lo, f_hi))
 
 
@@ -332,7 +354,8 @@ def cubic_motion(r_ext_km):
 
 
 def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, grid: Grid, capacity: int,
-                     radius_km: float = 6371.0088, iterations: int = 6, valid=None) -> StepTiming:
+                     radius_km: float = 6371.0088, iterations: int = 10, valid=None,
+                     half_angle_rad=None) -> StepTiming:
     """Coverage start/end times inside each of the T steps between T + 1 samples.
 
     Args:
@@ -349,10 +372,14 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
       grid: the grid (its Earth model sets cell centres and normals).
       capacity: static batch size of the event solver (entries solved per loop
         iteration); the loops run only as many times as there are events.
-      iterations: regula falsi iterations per crossing; 6 reach < 1 ms for 60 s
-        steps (the margin is nearly linear over a step; Illinois converges superlinearly).
+      iterations: regula falsi iterations per crossing. 10: the margin is nearly linear
+        over most steps (Illinois converges superlinearly, < 1 ms in 6), but where a
+        crossing lies near a pass's peak it is strongly curved, and 6 left a rise 2.6 s
+        late on a 120 s step (a hypothesis case in tests/test_coverage_figures.py).
       valid: optional (T,) bool: the steps counted in ``n_listed``/``n_approx``
         (a padded chunk's tail is solved but not counted).
+      half_angle_rad: optional (sat,) nadir-cone half-angles (NaN: none), as in
+        ``footprint_intervals``; crossings are then those of the cone or the mask.
 
     Returns:
       :class:`StepTiming`. Memory: the (T + 1, lat, lon) packed input and about
@@ -390,6 +417,8 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         g = geometry[idx]
         return (g[:, 0], g[:, 1], g[:, 2]), (g[:, 3], g[:, 4], g[:, 5])
     sin_eps = jnp.sin(min_elevation_rad)
+    sensor = sin_eps if half_angle_rad is None else (sin_eps, jnp.cos(half_angle_rad))
+    pick = lambda j: jax.tree_util.tree_map(lambda a: a[j], sensor)  # noqa: E731 (per-satellite margin params)
 
     def locate(e):
         return e // n_cells, e % n_cells
@@ -405,7 +434,7 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         n_slot = ids.shape[1]
         kk = jnp.broadcast_to(k[:, None], j.shape)
         cells = jnp.repeat(cell, n_slot)
-        t = _crossing(motion(j.ravel(), kk.ravel()), *cell_at(cells), sin_eps[j.ravel()], iterations)
+        t = _crossing(motion(j.ravel(), kk.ravel()), *cell_at(cells), pick(j.ravel()), iterations)
         return t.reshape(j.shape)
 
     def transitions(n_slot):
@@ -463,7 +492,8 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         u1 = pos(jnp.ones(j.shape, dtype))
         # The footprint bound grows with the radius: take the larger of the two ends'.
         r_max = jnp.sqrt(jnp.maximum(_dot(u0, u0), _dot(u1, u1)))
-        lam_b = _cap_bound(r_max, min_elevation_rad[j], grid, radius_km)
+        lam_b = _cap_bound(r_max, min_elevation_rad[j], grid, radius_km,
+                           None if half_angle_rad is None else half_angle_rad[j])
         ok = _near_arc(u0, u1, cell_at(jnp.repeat(cell, 2))[0], lam_b + SWEPT_PATH_MARGIN_RAD).reshape(ids.shape)
         ok = ok & (ids >= 0)
         return near.at[e].set(jnp.where(live[:, None], ok, near[e]))
@@ -476,7 +506,7 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         k, cell = locate(e)
         j = jnp.maximum(jnp.take_along_axis(residual_ids(e), (f % 2)[:, None], 1)[:, 0], 0)
         pos = motion(j, k)
-        (pt, nm), se = cell_at(cell), sin_eps[j]
+        (pt, nm), se = cell_at(cell), pick(j)
         t_pk, m_pk = _peak(pos, pt, nm, se)
         seen = live & (m_pk >= 0)
         rise = _crossing(pos, pt, nm, se, iterations, jnp.zeros_like(t_pk), t_pk)

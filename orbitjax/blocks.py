@@ -86,7 +86,10 @@ def compute_block(plan: _Plan, index: int, start: int, stop: int, device=None) -
     """Compute block ``index`` (steps ``start .. stop``) from empty states; the Dask task and the device task."""
     _match_x64(plan.x64)
     n, (n_masks, n_lat, n_lon) = stop - start, plan.cell_shape
-    with jax.default_device(device) if device is not None else contextlib.nullcontext():
+    # No jax.default_device context for the default device: the context is part of jit's cache
+    # key, and entering it would recompile every kernel this process already compiled.
+    default = jax.config.jax_default_device or jax.devices()[0]
+    with jax.default_device(device) if device not in (None, default) else contextlib.nullcontext():
         state, timed = plan.init_states()
         fraction = np.empty((n_masks, n))
         raster = np.empty((n, n_lat, n_lon), np.int16) if plan.save_raster else None

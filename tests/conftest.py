@@ -1,6 +1,20 @@
-"""Shared test configuration: float64 everywhere, strict rank promotion."""
+"""Shared test configuration: float64 everywhere, strict rank promotion, no persistent compile cache."""
 
-import jax
+import os
+
+# Tests compile in a clean state: JAX's persistent cache (on by default for users, see
+# orbitjax.compilation_cache_dir) is turned off for this process and the CLI subprocesses it
+# starts. CI machines are ephemeral, so the cache cannot pay for itself there, and reading
+# XLA:CPU executables back has crashed a CI run (test_compile_cache.py checks the cache itself).
+os.environ["ORBITJAX_CACHE_DIR"] = "off"
+# The suite is dominated by XLA compilation, not by running kernels: LLVM's -O0 halves the
+# compile time of the coverage chunk kernel (38 -> 20 s) and runs it about 3x slower. IEEE
+# semantics are the same at every level (no fast-math), so results agree with the references
+# to the same tolerances. Set ORBITJAX_TEST_XLA_OPT=1 to test with the optimised build.
+if os.environ.get("ORBITJAX_TEST_XLA_OPT", "0") != "1":
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")

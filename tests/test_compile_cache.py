@@ -1,0 +1,73 @@
+"""JAX's persistent compilation cache as orbitjax configures it: where it lives, how it is
+turned off, and that a second process reads back what the first compiled (same results).
+
+The rest of the suite runs with the cache off (conftest.py); these tests give each process a
+fresh cache folder of their own.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import orbitjax
+
+# A small sampled-mode job (one compile of a few kernels), run in a new process; it prints the
+# number of persistent-cache hits JAX recorded and a checksum of the figures.
+SCRIPT = """
+import json, sys
+import jax
+hits = []
+jax.monitoring.register_event_listener(
+    lambda name, **kw: hits.append(name) if name == "/jax/compilation_cache/cache_hits" else None)
+import numpy as np
+import orbitjax
+from orbitjax.timescales import time_grid
+shell = orbitjax.walker(altitude_km=700, inclination_deg=60, planes=2, sats_per_plane=3, phasing=1,
+                        min_elevation_deg=20, epoch="2025-01-01T00:00:00", shell="S")
+ds = orbitjax.coverage(shell, time_grid("2025-01-01T00:00:00", 1200, 60), resolution_deg=10.0,
+                       progress=False, timing="sampled", earth_model="sphere")
+print(json.dumps({"hits": len(hits), "cache": orbitjax.compilation_cache_dir(),
+                  "ptc": float(np.nansum(ds.percent_time_covered.values))}))
+"""
+
+
+def _run(env_cache, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "ORBITJAX_CACHE_DIR"}
+    if env_cache is not None:
+        env["ORBITJAX_CACHE_DIR"] = env_cache
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_second_process_reads_back_the_first_process_compilations(tmp_path):
+    cache = tmp_path / "cache"
+    first = _run(str(cache), tmp_path)
+    assert first["cache"] == str(cache) and first["hits"] == 0
+    entries = sorted(p.name for p in cache.iterdir())
+    assert entries, "the first process wrote no cache entry"
+    second = _run(str(cache), tmp_path)
+    assert second["hits"] >= 1
+    assert second["ptc"] == first["ptc"]
+
+
+def test_default_cache_folder_is_per_user_and_can_be_disabled(monkeypatch, tmp_path):
+    monkeypatch.delenv("ORBITJAX_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert orbitjax.compilation_cache_dir() == str(tmp_path / "orbitjax" / "jax")
+    for off in ("off", "0", "", "No"):
+        monkeypatch.setenv("ORBITJAX_CACHE_DIR", off)
+        assert orbitjax.compilation_cache_dir() is None
+    monkeypatch.setenv("ORBITJAX_CACHE_DIR", str(tmp_path / "elsewhere"))
+    assert orbitjax.compilation_cache_dir() == str(tmp_path / "elsewhere")
+
+
+def test_disabled_cache_writes_nothing(tmp_path):
+    out = _run("off", tmp_path)
+    assert out["cache"] is None and out["hits"] == 0
+    assert not (tmp_path / "xdg").exists()

@@ -2,20 +2,23 @@
 
 The window is cut into chunks of ``chunk_steps`` time steps. Each chunk is an
 independent unit of work (propagate, count, reduce) whose only coupling to the
-others is the small figures-of-merit carry, so chunks can later be farmed out to
-other devices or workers. All chunks have the same static shape (the last one is
+others is the small figures-of-merit carry. A run of chunks folded from empty
+states is a partial summary that merges exactly with its neighbours
+(``docs/merge_algebra.md``), so blocks of chunks are farmed out to other devices
+or Dask workers by :mod:`orbitjax.blocks`; the sequential loop stays the default. All chunks have the same static shape (the last one is
 padded and its padding masked), so each stage compiles once.
 
 Peak memory (device): the chunk's (time, sat, rows) footprint intervals and its
 (time, lat, 2 lon) int16 difference array -- about 2 MB per time step for the full
-Kuiper constellation at 1 deg -- plus the figures-of-merit state (~60 bytes per cell
-and mask). The host holds, when stored, the positions (time x sat x 3 float32) and
+Kuiper constellation at 1 deg -- plus the figures-of-merit state (68 bytes per cell
+and mask, 144 with event timing). The host holds, when stored, the positions (time x sat x 3 float32) and
 the int16 raster (time x lat x lon); without them nothing grows with the window.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from functools import partial
 
 import jax
@@ -222,6 +225,212 @@ def _extended_samples(times, step_s: float):
     return t_all, gmst_all
 
 
+def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elevation_sweep_deg=None,
+          n_assets=DEFAULT_N_ASSETS, step_s=None, chunk_steps=None, save_raster=None, save_positions=None,
+          earth_model="wgs84", timing="exact", radius_km=MEAN_RADIUS_KM, region=None, half_angle_deg=None,
+          sun_elevation_min_deg=None, gateways=None) -> "_Plan":
+    """Check the arguments of :func:`coverage` and fix everything its chunks need."""
+    times, step_s = _check_times(times, step_s)
+    if timing not in ("exact", "sampled"):
+        raise ValueError(f"timing must be 'exact' or 'sampled', got {timing!r}")
+    region_attrs = {}
+    if region is not None:
+        from .regions import as_region, cell_fraction  # noqa: PLC0415 (shapely only for regions)
+
+        region = as_region(region)
+        grid = make_grid(resolution_deg, earth_model, region=region.grid_box(resolution_deg))
+        inside = None if region.geometry is None else cell_fraction(region.geometry, grid)
+        if inside is not None and not np.any(inside > 0):
+            raise ValueError(f"region {region.name!r} covers no area of its {resolution_deg:g} deg grid")
+        region_attrs = {"region_name": region.name, "region_box_deg": np.asarray(grid.box, np.float64),
+                        "region_source": region.source}
+    else:
+        grid, inside = make_grid(resolution_deg, earth_model), None
+    n_sat = len(satellites)
+    if n_sat == 0:
+        raise ValueError("no satellites to analyse")
+    if save_raster is None:
+        save_raster = times.size * grid.n_lat * grid.n_lon * 2 <= STORE_LIMIT_BYTES
+    if save_positions is None:
+        save_positions = times.size * n_sat * 12 <= STORE_LIMIT_BYTES
+
+    if min_elevation_deg is None:
+        if not isinstance(satellites, Constellation):
+            raise ValueError("min_elevation_deg is required for a satellite catalogue (e.g. 35 for Kuiper)")
+        min_elevation_deg = satellites.min_elevation_deg
+    per_sat = np.broadcast_to(np.asarray(min_elevation_deg, np.float64), (n_sat,)).copy()
+    if elevation_sweep_deg is not None:
+        sweep = tuple(float(e) for e in np.atleast_1d(elevation_sweep_deg))
+        masks = np.broadcast_to(np.asarray(sweep)[:, None], (len(sweep), n_sat))
+    else:
+        sweep = None
+        masks = per_sat[None, :]
+    if np.any(~np.isfinite(masks) | (masks < 0) | (masks >= 90)):
+        raise ValueError("minimum elevations must lie in [0, 90) degrees")
+    limits, limit_attrs, gw = _constraints(satellites, half_angle_deg, sun_elevation_min_deg, gateways,
+                                           earth_model, radius_km, exact=timing == "exact")
+
+    model, epochs = make_model(satellites, reference=times[0])
+    deep = deep_space_needed(model)
+    n_pad = -n_sat % SAT_BUCKET
+    n_rows, n_rows_swept, step_angle = _footprint_rows(max_radius_km(satellites), masks.min(), grid, step_s, radius_km)
+    n_masks = masks.shape[0]
+    exact = timing == "exact"
+    # Fields sized for the real satellites (the padding is never in view) but shared by the
+    # whole bucket, so stages of similar size still share a compile: up to 127 fit in int32.
+    layout = id_layout(n_sat + n_pad - (n_pad > 0), bool(jax.config.jax_enable_x64)) if exact else None
+    cell_bytes = (8 if layout.dtype == "int64" else 4) if exact else 2
+    steps = int(chunk_steps or default_chunk_steps(n_sat + n_pad, n_rows, grid, n_masks, cell_bytes, exact))
+    steps = min(steps, times.size)
+    merit_config = MeritConfig(n_assets=tuple(int(n) for n in n_assets), step_s=step_s)
+
+    offset_s = jnp.pad(jnp.asarray(time_offsets(epochs, times[0])), (0, n_pad))
+    t_all, gmst_all = _extended_samples(times, step_s)
+    row_area = grid.cell_area_fraction()
+    if grid.is_global:  # cell areas as fractions of the globe sum to 1
+        area = row_area
+    elif inside is None:  # a box: rows weigh their share of its area
+        area = row_area / (row_area.sum() * grid.n_lon)
+    else:  # a polygon: (lat, lon) weights of the cells by their area inside it
+        w = row_area[:, None] * inside
+        area = w / w.sum()
+    model, min_el = _pad_sats(model, jnp.asarray(np.radians(masks)), n_pad)
+    half_angle_deg = None if "half_angle" not in limits else np.degrees(limits["half_angle"])
+    if "half_angle" in limits:  # padding satellites: no cone
+        limits["half_angle"] = np.pad(limits["half_angle"], (0, n_pad), constant_values=np.nan)
+    sun = None
+    if sun_elevation_min_deg is not None:
+        from .kernels.sun import sun_direction_ecef  # noqa: PLC0415
+
+        times_ext = _extended_times(times, step_s)
+        sun = sun_direction_ecef(*jd2_from_datetime64(times_ext), gmst_all)  # host float64, (T + 3, 3)
+    real = jnp.arange(n_sat + n_pad) < n_sat
+    return _Plan(
+        times=times, step_s=step_s, grid=grid, n_sat=n_sat, save_raster=bool(save_raster),
+        save_positions=bool(save_positions), per_sat=per_sat, sweep=sweep, masks=np.asarray(masks),
+        model=jax.tree_util.tree_map(np.asarray, model), deep=deep, n_rows=n_rows, n_rows_swept=n_rows_swept,
+        step_angle=step_angle, timing=timing, layout=layout, steps=steps, merit_config=merit_config,
+        offset_s=np.asarray(offset_s), t_all=t_all, gmst_all=np.asarray(gmst_all), area=np.asarray(area),
+        min_el=np.asarray(min_el), real=np.asarray(real), radius_km=float(radius_km), earth_model=earth_model,
+        x64=bool(jax.config.jax_enable_x64), limits=limits, sun=None if sun is None else np.asarray(sun),
+        inside=inside, region_attrs=region_attrs, limit_attrs=limit_attrs, half_angle_deg=half_angle_deg,
+        gateway_names=None if gw is None else tuple(gw.name),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """The checked arguments of :func:`coverage` and what every chunk needs, as host arrays.
+
+    It pickles (to Dask workers, with ``x64`` to set there first) and is the same
+    for every block of a window: :mod:`orbitjax.blocks` computes blocks from it.
+
+    ``limits``: the sensor/target constraints of ``_chunk_step`` (cone half angles
+    padded to the satellite bucket, ``sin_sun_min``, gateway arrays); ``sun``
+    (time + 3, 3) Sun directions at the extended samples or None; ``area`` (lat,)
+    or (lat, lon) cell weights; ``inside`` (lat, lon) a polygon region's cell
+    fractions or None.
+    """
+
+    times: np.ndarray
+    step_s: float
+    grid: Grid
+    n_sat: int
+    save_raster: bool
+    save_positions: bool
+    per_sat: np.ndarray
+    sweep: tuple | None
+    masks: np.ndarray
+    model: object
+    deep: bool
+    n_rows: int
+    n_rows_swept: int
+    step_angle: float
+    timing: str
+    layout: object
+    steps: int
+    merit_config: MeritConfig
+    offset_s: np.ndarray
+    t_all: np.ndarray
+    gmst_all: np.ndarray
+    area: np.ndarray
+    min_el: np.ndarray
+    real: np.ndarray
+    radius_km: float
+    earth_model: str
+    x64: bool
+    limits: dict
+    sun: np.ndarray | None
+    inside: np.ndarray | None
+    region_attrs: dict
+    limit_attrs: dict
+    half_angle_deg: np.ndarray | None
+    gateway_names: tuple | None
+
+    @property
+    def n_t(self) -> int:
+        return int(self.times.size)
+
+    @property
+    def cell_shape(self) -> tuple[int, int, int]:
+        return (self.masks.shape[0], self.grid.n_lat, self.grid.n_lon)
+
+    def init_states(self):
+        """Empty (sampled, timed) figure-of-merit states; timed is None for sampled timing."""
+        state = merit_init(self.cell_shape, self.merit_config)
+        return state, (timed_init(self.cell_shape) if self.timing == "exact" else None)
+
+
+def _run_chunks(plan: _Plan, start: int, stop: int, state, timed, *, fraction, raster=None, positions=None,
+                usable=None, bar=None):
+    """Fold the chunks of steps ``start .. stop`` (``start`` on a chunk boundary) into the states.
+
+    Writes rows ``0 .. stop - start`` of ``fraction`` (E, n), ``raster`` (n, lat, lon),
+    ``positions`` (n, sat, 3) and ``usable`` (n, sat) (host arrays, or None; ``usable``
+    only with gateways). Returns the states and the per-chunk timing and failure
+    counters (device arrays, summed by the caller).
+    """
+    times, t_all, gmst_all, steps, n_sat = plan.times, plan.t_all, plan.gmst_all, plan.steps, plan.n_sat
+    grid, n_rows, merit_config, timing, layout = plan.grid, plan.n_rows, plan.merit_config, plan.timing, plan.layout
+    deep, n_rows_swept, step_angle, exact = plan.deep, plan.n_rows_swept, plan.step_angle, plan.timing == "exact"
+    radius_km = plan.radius_km
+    model = jax.tree_util.tree_map(jnp.asarray, plan.model)
+    offset_s, min_el, real, area = (jnp.asarray(x) for x in (plan.offset_s, plan.min_el, plan.real, plan.area))
+    timing_stats, failures = [], []  # per-chunk device counters, read once at the end
+    n_t = times.size
+    offset = start
+    for start in range(offset, stop, steps):
+        stop_c = min(start + steps, n_t)
+        # Samples start - 1 .. start + steps + 1: sample start + steps ends the chunk's last
+        # step, the outer two feed the interpolation (t_all has them at both window ends).
+        idx = np.minimum(np.arange(start, start + steps + 3), n_t + 2)
+        valid = np.arange(start, start + steps) < n_t
+        out = _chunk_step(
+            model, state, timed, offset_s, jnp.asarray(t_all[idx]), jnp.asarray(gmst_all[idx]),
+            min_el, jnp.asarray(valid), real, area,
+            plan.limits if plan.sun is None else {**plan.limits, "sun": jnp.asarray(plan.sun[idx])},
+            grid=grid, n_rows=n_rows, merit_config=merit_config, radius_km=float(radius_km),
+            deep_space=deep, timing=timing, layout=layout, capacity=EVENT_BATCH if exact else 0,
+            n_rows_swept=n_rows_swept, step_angle=step_angle,
+        )
+        state, timed, counts, frac, pos, failed, stats, use = out
+        # Counters stay on the device (no host round-trip per chunk); summed in int64 at the end.
+        timing_stats.append(stats)
+        failures.append(failed)
+        n = stop_c - start
+        lo, hi = start - offset, stop_c - offset
+        if raster is not None:
+            raster[lo:hi] = np.asarray(counts[:n])
+        if positions is not None:
+            positions[lo:hi] = np.asarray(pos[:n, :n_sat])
+        if usable is not None:
+            usable[lo:hi] = np.asarray(use[:n, :n_sat])
+        fraction[:, lo:hi] = np.asarray(frac[:, :n])
+        if bar is not None:
+            bar.update(n)
+    return state, timed, timing_stats, failures
+
+
 def coverage(
     satellites: Constellation | Satellites,
     times,
@@ -243,6 +452,9 @@ def coverage(
     half_angle_deg=None,
     sun_elevation_min_deg: float | None = None,
     gateways=None,
+    client=None,
+    devices=None,
+    block_steps: int | None = None,
 ):
     """Coverage counts and figures of merit of ``satellites`` on a global or regional grid.
 
@@ -298,6 +510,21 @@ def coverage(
         serves cells only at samples where a gateway sees it. Usability is
         decided per sample (``usable_satellites(time, sat)`` and
         ``n_usable_satellites(time)`` in the output).
+      client: a ``dask.distributed.Client`` (or a scheduler address): the window
+        is cut into blocks of ``block_steps`` steps computed as tasks on the
+        cluster, their partial summaries merged by a tree reduction
+        (:mod:`orbitjax.blocks`). Default None: this process.
+      devices: JAX devices to spread the blocks over, one block per device at a
+        time; default: all of ``jax.devices()`` when there are several, else the
+        single-device sequential loop. ``devices=1`` forces that loop.
+      block_steps: time steps per block of the block paths (a multiple of the
+        chunk; default one chunk).
+
+    Results of the block paths equal the sequential loop's: integers and the
+    raster identical, event-timed float figures up to the rounding of their sums
+    (``docs/merge_algebra.md``). Regions, cones, daylight and gateways work on
+    every path: they act within each chunk (gateway usability and the Sun per
+    sample), so blocks need nothing from each other.
 
     Returns:
       xarray.Dataset (schema in ``orbitjax.io.dataset``).
@@ -305,7 +532,7 @@ def coverage(
     Peak memory: per chunk about ``chunk_steps * (n_lat * 2 n_lon * 2 B + sat * rows * 40 B)``
     on the device (the int16 difference array and the footprint intervals; ~2 MB per
     step for the full Kuiper constellation at 1 deg), plus the figures-of-merit state,
-    about 60 B per cell and mask; none of it grows with the window. Event timing
+    68 B per cell and mask (144 B with event timing); none of it grows with the window. Event timing
     (the default) uses int64 difference arrays (8 B instead of 2 B a cell; chunks
     shrink to keep ~48 MB), and about 160 B per cell-step of work arrays for the
     event solver (``orbitjax.memory``; the 30-day figure below is for the sampled
@@ -314,118 +541,50 @@ def coverage(
     ``time * sat * 12 B``. Measured: 30 days at 60 s on a 0.5 deg grid without them
     peaks at 577 MB RSS, the same as 1 day (benchmarks/RESULTS.md).
     """
-    times, step_s = _check_times(times, step_s)
-    if timing not in ("exact", "sampled"):
-        raise ValueError(f"timing must be 'exact' or 'sampled', got {timing!r}")
-    if region is not None:
-        from .regions import as_region, cell_fraction  # noqa: PLC0415 (shapely only for regions)
+    plan = _plan(satellites, times, resolution_deg=resolution_deg, min_elevation_deg=min_elevation_deg,
+                 elevation_sweep_deg=elevation_sweep_deg, n_assets=n_assets, step_s=step_s,
+                 chunk_steps=chunk_steps, save_raster=save_raster, save_positions=save_positions,
+                 earth_model=earth_model, timing=timing, radius_km=radius_km, region=region,
+                 half_angle_deg=half_angle_deg, sun_elevation_min_deg=sun_elevation_min_deg, gateways=gateways)
+    if client is not None or _several_devices(devices):
+        from .blocks import coverage_blocks  # noqa: PLC0415
 
-        region = as_region(region)
-        grid = make_grid(resolution_deg, earth_model, region=region.grid_box(resolution_deg))
-        inside = None if region.geometry is None else cell_fraction(region.geometry, grid)
-        if inside is not None and not np.any(inside > 0):
-            raise ValueError(f"region {region.name!r} covers no area of its {resolution_deg:g} deg grid")
-    else:
-        grid, inside = make_grid(resolution_deg, earth_model), None
-    n_sat = len(satellites)
-    if n_sat == 0:
-        raise ValueError("no satellites to analyse")
-    if save_raster is None:
-        save_raster = times.size * grid.n_lat * grid.n_lon * 2 <= STORE_LIMIT_BYTES
-    if save_positions is None:
-        save_positions = times.size * n_sat * 12 <= STORE_LIMIT_BYTES
-
-    if min_elevation_deg is None:
-        if not isinstance(satellites, Constellation):
-            raise ValueError("min_elevation_deg is required for a satellite catalogue (e.g. 35 for Kuiper)")
-        min_elevation_deg = satellites.min_elevation_deg
-    per_sat = np.broadcast_to(np.asarray(min_elevation_deg, np.float64), (n_sat,)).copy()
-    if elevation_sweep_deg is not None:
-        sweep = tuple(float(e) for e in np.atleast_1d(elevation_sweep_deg))
-        masks = np.broadcast_to(np.asarray(sweep)[:, None], (len(sweep), n_sat))
-    else:
-        sweep = None
-        masks = per_sat[None, :]
-    if np.any(~np.isfinite(masks) | (masks < 0) | (masks >= 90)):
-        raise ValueError("minimum elevations must lie in [0, 90) degrees")
-    limits_np, limit_attrs, gw = _constraints(satellites, half_angle_deg, sun_elevation_min_deg, gateways,
-                                              earth_model, radius_km, exact=timing == "exact")
-
-    model, epochs = make_model(satellites, reference=times[0])
-    deep = deep_space_needed(model)
-    n_pad = -n_sat % SAT_BUCKET
-    n_rows, n_rows_swept, step_angle = _footprint_rows(max_radius_km(satellites), masks.min(), grid, step_s, radius_km)
-    n_masks = masks.shape[0]
-    exact = timing == "exact"
-    # Fields sized for the real satellites (the padding is never in view) but shared by the
-    # whole bucket, so stages of similar size still share a compile: up to 127 fit in int32.
-    layout = id_layout(n_sat + n_pad - (n_pad > 0), bool(jax.config.jax_enable_x64)) if exact else None
-    cell_bytes = (8 if layout.dtype == "int64" else 4) if exact else 2
-    steps = int(chunk_steps or default_chunk_steps(n_sat + n_pad, n_rows, grid, n_masks, cell_bytes, exact))
-    steps = min(steps, times.size)
-    merit_config = MeritConfig(n_assets=tuple(int(n) for n in n_assets), step_s=step_s)
-
-    ref = times[0]
-    offset_s = jnp.pad(jnp.asarray(time_offsets(epochs, ref)), (0, n_pad))
-    times_ext = _extended_times(times, step_s)
-    t_all, gmst_all = _extended_samples(times, step_s)
-    row_area = grid.cell_area_fraction()
-    if grid.is_global:  # cell areas as fractions of the globe sum to 1
-        area = jnp.asarray(row_area)
-    elif inside is None:  # a box: rows weigh their share of its area
-        area = jnp.asarray(row_area / (row_area.sum() * grid.n_lon))
-    else:
-        w = row_area[:, None] * inside
-        area = jnp.asarray(w / w.sum())
-    model, min_el = _pad_sats(model, jnp.asarray(np.radians(masks)), n_pad)
-    limits = dict(limits_np)
-    if "half_angle" in limits:
-        limits["half_angle"] = jnp.pad(jnp.asarray(limits["half_angle"]), (0, n_pad), constant_values=jnp.nan)
-    if sun_elevation_min_deg is not None:
-        from .kernels.sun import sun_direction_ecef  # noqa: PLC0415
-
-        sun_all = sun_direction_ecef(*jd2_from_datetime64(times_ext), gmst_all)  # host float64, (T_ext, 3)
-    real = jnp.arange(n_sat + n_pad) < n_sat
-    state = merit_init((n_masks, grid.n_lat, grid.n_lon), merit_config)
-    timed = timed_init((n_masks, grid.n_lat, grid.n_lon)) if exact else None
-    timing_stats, failures = [], []  # per-chunk device counters, read once at the end
-
-    n_t = times.size
-    raster = np.empty((n_t, grid.n_lat, grid.n_lon), np.int16) if save_raster else None
-    positions = np.empty((n_t, n_sat, 3), np.float32) if save_positions else None
-    fraction = np.empty((n_masks, n_t))
-    usable_all = np.empty((n_t, n_sat), bool) if gw is not None else None
+        return coverage_blocks(plan, satellites, client=client, devices=devices, block_steps=block_steps,
+                               progress=progress, attrs=attrs)
+    state, timed = plan.init_states()
+    n_t, n_sat, grid = plan.n_t, plan.n_sat, plan.grid
+    raster = np.empty((n_t, grid.n_lat, grid.n_lon), np.int16) if plan.save_raster else None
+    positions = np.empty((n_t, n_sat, 3), np.float32) if plan.save_positions else None
+    usable = np.empty((n_t, n_sat), bool) if plan.gateway_names is not None else None
+    fraction = np.empty((plan.masks.shape[0], n_t))
     with _progress(n_t, f"{n_sat} sats", progress) as bar:
-        for start in range(0, n_t, steps):
-            stop = min(start + steps, n_t)
-            # Samples start - 1 .. start + steps + 1: sample start + steps ends the chunk's last
-            # step, the outer two feed the interpolation (t_all has them at both window ends).
-            idx = np.minimum(np.arange(start, start + steps + 3), n_t + 2)
-            valid = np.arange(start, start + steps) < n_t
-            out = _chunk_step(
-                model, state, timed, offset_s, jnp.asarray(t_all[idx]), jnp.asarray(gmst_all[idx]),
-                min_el, jnp.asarray(valid), real, area,
-                {**limits, "sun": jnp.asarray(sun_all[idx])} if sun_elevation_min_deg is not None else limits,
-                grid=grid, n_rows=n_rows, merit_config=merit_config, radius_km=float(radius_km),
-                deep_space=deep, timing=timing, layout=layout, capacity=EVENT_BATCH if exact else 0,
-                n_rows_swept=n_rows_swept, step_angle=step_angle,
-            )
-            state, timed, counts, frac, pos, failed, stats, usable = out
-            # Counters stay on the device (no host round-trip per chunk); summed in int64 at the end.
-            timing_stats.append(stats)
-            failures.append(failed)
-            n = stop - start
-            if raster is not None:
-                raster[start:stop] = np.asarray(counts[:n])
-            if positions is not None:
-                positions[start:stop] = np.asarray(pos[:n, :n_sat])
-            fraction[:, start:stop] = np.asarray(frac[:, :n])
-            if usable_all is not None:
-                usable_all[start:stop] = np.asarray(usable[:n, :n_sat])
-            bar.update(n)
-
+        state, timed, timing_stats, failures = _run_chunks(plan, 0, n_t, state, timed, fraction=fraction,
+                                                           raster=raster, positions=positions, usable=usable,
+                                                           bar=bar)
     timing_stats = np.sum(np.asarray(jnp.stack(timing_stats), np.int64), axis=0)
     n_failed = int(np.sum(np.asarray(jnp.stack(failures), np.int64)))
+    return _dataset(plan, satellites, state, timed, fraction, raster, positions, timing_stats, n_failed, attrs,
+                    usable=usable)
+
+
+def _several_devices(devices) -> bool:
+    """Whether the block path spreads over several local devices (``devices``: None, an int or a list)."""
+    if devices is None:
+        return len(jax.devices()) > 1
+    if isinstance(devices, int):
+        return devices > 1
+    return len(devices) > 1
+
+
+def _dataset(plan: _Plan, satellites, state, timed, fraction, raster, positions, timing_stats, n_failed, attrs,
+             usable=None):
+    """The coverage Dataset from the final states, the per-step arrays and the counters (host side).
+
+    ``usable`` (time, sat) bool: the gateway usability rows (with gateways only).
+    """
+    merit_config, sweep, grid, exact = plan.merit_config, plan.sweep, plan.grid, plan.timing == "exact"
+    earth_model, radius_km, timing, step_s = plan.earth_model, plan.radius_km, plan.timing, plan.step_s
+    times, per_sat, n_sat = plan.times, plan.per_sat, plan.n_sat
     figures = {k: np.asarray(v) for k, v in merit_finalize(state, merit_config).items()}
     if exact:
         figures.update({k: np.asarray(v) for k, v in timed_finalize(timed).items()})
@@ -456,10 +615,8 @@ def coverage(
         "failed_satellite_steps": n_failed,
         "time_step_s": step_s,
         "grid_resolution_deg": grid.resolution_deg,
+        **plan.region_attrs,
     }
-    if region is not None:
-        base_attrs.update({"region_name": region.name, "region_box_deg": np.asarray(grid.box, np.float64),
-                           "region_source": region.source})
     ds = coverage_dataset(
         times=times,
         lat_deg=grid.lat_deg,
@@ -473,18 +630,18 @@ def coverage(
         visible_count=raster,
         sat_position_ecef=positions,
         elevation_sweep_deg=sweep,
-        attrs={**base_attrs, **limit_attrs, **(attrs or {})},
+        attrs={**base_attrs, **plan.limit_attrs, **(attrs or {})},
         earth_model=earth_model,
         timing=timing,
-        region_fraction=inside,
-        regional=region is not None,
+        region_fraction=plan.inside,
+        regional=bool(plan.region_attrs),
     )
     return constraint_variables(
         ds,
-        half_angle_deg=None if "half_angle" not in limits_np else np.degrees(limits_np["half_angle"]),
-        usable=usable_all,
-        gateway_names=None if gw is None else gw.name,
-        store_usable=save_positions,
+        half_angle_deg=plan.half_angle_deg,
+        usable=usable,
+        gateway_names=None if plan.gateway_names is None else list(plan.gateway_names),
+        store_usable=plan.save_positions,
     )
 
 

@@ -19,6 +19,7 @@ examples:
   orbitjax run                                  # bundled Kuiper Falcon 9 scenario -> ./out
   orbitjax run data/kuiper_falcon9.toml --duration 6h --step 30 --resolution 0.5
   orbitjax run --tle kuiper.tle --stage-by launch --min-elevation 35
+  orbitjax run --workers 4                      # time blocks on a Dask LocalCluster; --resume after a kill
   orbitjax run imaging.toml --half-angle 30 --sun-elevation-min 10 --gateways gateways.csv
   orbitjax compare out                          # table + out/compare.png
   orbitjax export-tle kuiper_falcon9 --out kuiper.tle
@@ -107,6 +108,16 @@ def _parser() -> argparse.ArgumentParser:
                              "[output] save_raster says)")
     raster.add_argument("--no-save-raster", dest="save_raster", action="store_false",
                         help="never store visible_count; the figures of merit are identical")
+    cluster = r.add_mutually_exclusive_group()
+    cluster.add_argument("--workers", type=int, metavar="N",
+                         help="compute on a Dask LocalCluster of N worker processes (time blocks as tasks)")
+    cluster.add_argument("--scheduler", metavar="ADDRESS",
+                         help="compute on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
+    r.add_argument("--block-steps", type=int, metavar="N",
+                   help="time steps per task with --workers/--scheduler/--resume (default: one chunk)")
+    r.add_argument("--resume", action="store_true",
+                   help="continue a killed run in --out from its completed stages and blocks "
+                        "(refused when the scenario or options changed)")
     r.add_argument("--quiet", action="store_true",
                    help="no progress output (default: progress bars on a terminal, one line per stage otherwise)")
 
@@ -292,6 +303,10 @@ def _cmd_run(args) -> int:
             raise ValueError(f"--elevation-sweep {args.elevation_sweep!r}: expected numbers like 25,35,45") from None
         if not sweep or any(not 0.0 <= e < 90.0 for e in sweep):
             raise ValueError(f"--elevation-sweep {args.elevation_sweep!r}: every mask must lie in [0, 90) degrees")
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers {args.workers}: needs at least 1 worker")
+    if args.block_steps is not None and args.block_steps < 1:
+        raise ValueError(f"--block-steps {args.block_steps}: must be a positive number of time steps")
     stages = scenario.stages()  # validates the whole scenario before any work or write
     from .constraints import check_sensor_kwargs  # noqa: PLC0415
 
@@ -318,9 +333,11 @@ def _cmd_run(args) -> int:
             regional.append(region_summary(ds).expand_dims(stage=[stage.index]))
         print(f"  wrote {path} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
 
+    args._resumable = bool(args.workers or args.scheduler or args.block_steps or args.resume)
     run(scenario, out, save_raster=args.save_raster, elevation_sweep_deg=sweep,
         progress=False if args.quiet else None, on_stage=on_stage, max_memory=args.max_memory,
-        earth_model=args.earth_model, timing=args.timing)
+        earth_model=args.earth_model, timing=args.timing, workers=args.workers, client=args.scheduler,
+        block_steps=args.block_steps, resume=args.resume)
     _print_summary(rows)
     if regional:
         import xarray as xr  # noqa: PLC0415
@@ -513,7 +530,9 @@ def main(argv: list[str] | None = None) -> int:
             warnings.showwarning = _show_warning
             return handler(args)
     except KeyboardInterrupt:
-        print("orbitjax: interrupted; no partial file was left under a final name", file=sys.stderr)
+        resumable = args.command == "run" and getattr(args, "_resumable", False)
+        print("orbitjax: interrupted; no partial file was left under a final name"
+              + ("; continue with the same command and --resume" if resumable else ""), file=sys.stderr)
         return 130
     except MemoryError:
         if args.debug:

@@ -81,37 +81,38 @@ def stage_datasets(
 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    raster = scenario.save_raster if save_raster is None else save_raster  # None: by size
     a = scenario.analysis
     times = a.times
-    kwargs = dict(scenario.catalog_coverage_kwargs()) if scenario.catalog else {}
     stages = scenario.stages()
     for stage in stages:
         t0 = time.perf_counter()
         if _log_lines(progress):
             print(f"orbitjax: stage {stage.index}/{len(stages)} {stage.name}: {len(stage.satellites)} satellites, "
                   f"{times.size} steps ...", file=sys.stderr, flush=True)
-        ds = coverage(
-            stage.satellites,
-            times,
-            resolution_deg=a.resolution_deg,
-            step_s=a.step_s,
-            chunk_steps=a.chunk_steps,
-            save_raster=raster,
-            elevation_sweep_deg=elevation_sweep_deg,
-            progress=progress,
-            earth_model=earth_model,
-            timing=timing,
-            region=a.region,
-            attrs=_stage_attrs(scenario, stage),
-            **kwargs,
-            **scenario.sensor_kwargs(stage.satellites),
-        )
+        ds = coverage(stage.satellites, times, progress=progress, attrs=_stage_attrs(scenario, stage),
+                      **coverage_kwargs(scenario, stage, save_raster, elevation_sweep_deg, earth_model, timing))
         if _log_lines(progress):
             print(f"orbitjax: stage {stage.index}/{len(stages)} {stage.name}: computed in "
                   f"{time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
         _check_failures(scenario, stage, ds)
         yield stage, _stage_coordinate(ds, stage)
+
+
+def coverage_kwargs(scenario: Scenario, stage: Stage, save_raster, elevation_sweep_deg, earth_model, timing) -> dict:
+    """The keyword arguments of :func:`orbitjax.coverage` for ``stage`` of ``scenario`` (but progress, attrs)."""
+    a = scenario.analysis
+    return dict(
+        resolution_deg=a.resolution_deg,
+        step_s=a.step_s,
+        chunk_steps=a.chunk_steps,
+        save_raster=scenario.save_raster if save_raster is None else save_raster,  # None: by size
+        elevation_sweep_deg=elevation_sweep_deg,
+        earth_model=earth_model,
+        timing=timing,
+        region=a.region,
+        **(dict(scenario.catalog_coverage_kwargs()) if scenario.catalog else {}),
+        **scenario.sensor_kwargs(stage.satellites),
+    )
 
 
 def _check_failures(scenario: Scenario, stage: Stage, ds) -> None:
@@ -199,6 +200,11 @@ def run(
     max_memory: int | str | None = None,
     earth_model: str = "wgs84",
     timing: str = "exact",
+    workers: int | None = None,
+    client=None,
+    devices=None,
+    block_steps: int | None = None,
+    resume: bool = False,
 ) -> list[Path]:
     """Compute every stage of ``scenario`` and write one NetCDF file per stage.
 
@@ -214,6 +220,18 @@ def run(
         default: the memory available now.
       earth_model, timing: as in :func:`orbitjax.coverage` (WGS84 geodetic grid and
         event-timed figures by default; ``"sphere"`` / ``"sampled"`` reproduce orbitjax 0.1).
+      workers: compute on a new ``distributed.LocalCluster`` of this many worker processes.
+      client: a ``distributed.Client``, or a scheduler address (``tcp://host:8786``) to connect to.
+      devices: JAX devices to spread blocks over (a count or a list; default one).
+      block_steps: time steps per block (a multiple of the chunk; default one chunk).
+      resume: continue a killed block run from its checkpoint (completed stages and
+        blocks); refused, in one line, when the scenario or options changed.
+
+    With any of the five (scale-out, :mod:`orbitjax.scaleout`), each stage is computed
+    in blocks whose partial summaries are merged by a tree reduction, checkpointed in
+    ``{out_dir}/.orbitjax_partial/`` (removed at the end), and its raster streamed to
+    the file from disk. The files equal those of the default single-process run
+    (integers and rasters identical, event-timed floats up to rounding).
 
     Before any work: the scenario is checked, the memory estimated
     (:func:`estimate_run_memory`), the folder's lock taken (refusing a concurrent
@@ -240,13 +258,24 @@ def run(
 
     for stage in stages:  # cone limits per stage, before any work
         check_sensor_kwargs(stage.satellites, **scenario.sensor_kwargs(stage.satellites))
-    estimate_run_memory(scenario, save_raster=save_raster, elevation_sweep_deg=elevation_sweep_deg,
-                        max_memory=max_memory, timing=timing)
+    scale_out = workers is not None or client is not None or devices is not None or block_steps is not None
+    # By blocks the raster goes to disk, not to memory.
+    estimate_run_memory(scenario, save_raster=False if scale_out or resume else save_raster,
+                        elevation_sweep_deg=elevation_sweep_deg, max_memory=max_memory, timing=timing)
     names = [stage_filename(scenario.output_prefix, stage) for stage in stages]
     paths: list[Path] = []
     info = {"scenario": scenario.name, "orbitjax_version": __version__, "stages": len(stages)}
     with OutputLock(out_dir):
         remove_stale_temporaries(out_dir, names + [MANIFEST_NAME])
+        if scale_out or resume:
+            from .scaleout import run_blocks  # noqa: PLC0415
+
+            return run_blocks(
+                scenario, out_dir, names, save_raster=save_raster, elevation_sweep_deg=elevation_sweep_deg,
+                progress=progress, on_stage=on_stage, earth_model=earth_model, timing=timing, client=client,
+                workers=workers, devices=devices, block_steps=block_steps,
+                resume=resume,
+                manifest=lambda done: write_manifest(out_dir, done, complete=len(done) == len(stages), **info))
         for (stage, ds), name in zip(stage_datasets(scenario, save_raster=save_raster,
                                                     elevation_sweep_deg=elevation_sweep_deg, progress=progress,
                                                     earth_model=earth_model, timing=timing), names):

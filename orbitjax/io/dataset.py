@@ -89,6 +89,13 @@ FIGURES_OF_MERIT = (
 )
 
 
+def _lazy_or_array(values, dtype):
+    """A chunked (dask) array of the right dtype is kept lazy (streamed when written); else a numpy array."""
+    if hasattr(values, "chunks") and hasattr(values, "compute") and values.dtype == dtype:
+        return values
+    return np.asarray(values, dtype)
+
+
 def coverage_dataset(
     *,
     times: np.ndarray,
@@ -138,9 +145,9 @@ def coverage_dataset(
     if region_fraction is not None:
         data_vars["region_fraction"] = ((LAT, LON), np.asarray(region_fraction, np.float64))
     if visible_count is not None:
-        data_vars["visible_count"] = ((TIME, LAT, LON), np.asarray(visible_count, np.int16))
+        data_vars["visible_count"] = ((TIME, LAT, LON), _lazy_or_array(visible_count, np.int16))
     if sat_position_ecef is not None:
-        data_vars["sat_position_ecef"] = ((TIME, SAT, XYZ), np.asarray(sat_position_ecef, np.float32))
+        data_vars["sat_position_ecef"] = ((TIME, SAT, XYZ), _lazy_or_array(sat_position_ecef, np.float32))
     coords = {
         TIME: np.asarray(times, "datetime64[ns]"),
         LAT: np.asarray(lat_deg, np.float64),

@@ -6,6 +6,7 @@
 - The near-arc test must agree with a brute-force distance from a densely sampled
   great-circle arc.
 - The packed id payload (32- and 64-bit layouts) must decode any one or two ids exactly.
+- The event-list loop must visit exactly the flagged entries, each once, in order.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 import jax.numpy as jnp
 
 from orbitjax.kernels.coverage import footprint_lat_span, rows_per_footprint, scatter_intervals, swept_intervals
-from orbitjax.kernels.events import _near_arc, decode_pair, id_layout, packed_payload
+from orbitjax.kernels.events import _near_arc, _over_list, decode_pair, id_layout, packed_payload
 from orbitjax.kernels.grid import make_grid
 
 WGS84_A, WGS84_F = 6378.137, 1.0 / 298.257223563
@@ -115,3 +116,22 @@ def test_packed_payload_decodes_one_or_two_ids(n_sat):
     n, a, b, ok = (np.asarray(x) for x in decode_pair(jnp.asarray(two[distinct].astype(layout.dtype)), layout))
     got = np.sort(np.stack([a, b], -1), -1)
     assert np.all(n == 2) and np.all(ok) and np.array_equal(got, np.sort(pairs[distinct], -1))
+
+
+# One compiled shape for every example: 200 flags, batches of 16 (a partial last batch).
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.booleans(), min_size=200, max_size=200), st.floats(0, 1))
+def test_over_list_visits_exactly_the_flagged_entries(flags, density):
+    rng = np.random.default_rng(int(density * 1e6))
+    flags = np.asarray(flags) & (rng.random(200) < density + 0.05)  # sparse to dense lists
+    seen = np.full(201, -1, np.int32)  # slot 200 catches the idle lanes (out of range: dropped)
+
+    def body(f, live, c):
+        order, n = c
+        return order.at[f].set(jnp.where(live, n + jnp.arange(f.shape[0], dtype=jnp.int32), order[f])), n + 16
+
+    order, _ = _over_list(jnp.asarray(flags), 16, body, (jnp.asarray(seen[:200]), jnp.int32(0)))
+    order = np.asarray(order)
+    expected = np.flatnonzero(flags)
+    np.testing.assert_array_equal(np.flatnonzero(order >= 0), expected)
+    np.testing.assert_array_equal(order[expected], np.arange(expected.size))  # each once, in index order

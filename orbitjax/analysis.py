@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .catalog import Satellites
+from .compiled_code import release_if_near_map_limit
 from .constellation import Constellation
 from .io.dataset import constraint_variables, coverage_dataset
 from .kernels.coverage import (
@@ -541,6 +542,7 @@ def coverage(
     ``time * sat * 12 B``. Measured: 30 days at 60 s on a 0.5 deg grid without them
     peaks at 577 MB RSS, the same as 1 day (benchmarks/RESULTS.md).
     """
+    release_if_near_map_limit()  # a long-lived process must not die in XLA's JIT linker
     plan = _plan(satellites, times, resolution_deg=resolution_deg, min_elevation_deg=min_elevation_deg,
                  elevation_sweep_deg=elevation_sweep_deg, n_assets=n_assets, step_s=step_s,
                  chunk_steps=chunk_steps, save_raster=save_raster, save_positions=save_positions,

@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .catalog import Satellites
+from .compiled_code import release_if_near_map_limit
 from .constellation import Constellation
 from .io.dataset import VARIABLE_ATTRS as _VARIABLE_ATTRS
 from .io.sites import Sites, as_sites
@@ -631,6 +632,7 @@ def access(satellites: Constellation | Satellites, window, sites, *, min_elevati
       ``max_gap_s``, ``mean_gap_s``, ``time_to_first_coverage_s``,
       ``mean_response_time_s``, ``longest_coverage_s``).
     """
+    release_if_near_map_limit()  # a long-lived process must not die in XLA's JIT linker
     import xarray as xr  # noqa: PLC0415
 
     start, duration_s = _window(window, step_s)

@@ -51,6 +51,7 @@ from .analysis import (
     default_chunk_steps,
 )
 from .catalog import Satellites
+from .compiled_code import release_if_near_map_limit
 from .constellation import Constellation, walker
 from .kernels.earth import MEAN_RADIUS_KM
 from .kernels.events import id_layout
@@ -428,6 +429,7 @@ def study(
       :func:`design_figures`, ``n_satellites``, and, for Walker tables, the
       design parameters as coordinates.
     """
+    release_if_near_map_limit()  # a long-lived process must not die in XLA's JIT linker
     su = _setup(times, step_s, resolution_deg, earth_model, timing, radius_km, n_assets, chunk_steps)
     if int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -543,6 +545,7 @@ def failure_study(
       ``failed`` (draw, sat)), the quantiles, and the no-failure figures
       (``<figure>_nominal``).
     """
+    release_if_near_map_limit()  # a long-lived process must not die in XLA's JIT linker
     su = _setup(times, step_s, resolution_deg, earth_model, timing, radius_km, n_assets, chunk_steps)
     if not isinstance(constellation, (Constellation, Satellites)):
         raise ValueError(f"failure_study: expected a Constellation or Satellites, got {type(constellation).__name__}")

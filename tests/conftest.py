@@ -19,6 +19,19 @@ import jax  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
+import pytest  # noqa: E402
+
+from orbitjax.compiled_code import release_if_near_map_limit  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _release_compiled_code_near_the_map_limit():
+    """The suite compiles hundreds of executables in one process, each holding ~1,100
+    memory maps: past vm.max_map_count XLA:CPU's JIT linker segfaults (it did, twice, in
+    CI). Drop JAX's compiled code once the process holds half the limit."""
+    yield
+    release_if_near_map_limit(0.5, warn=False)
+
 
 # A tiny scenario (one 2x3 shell, one launch) shared by the CLI and scenario tests.
 TINY_SCENARIO = """

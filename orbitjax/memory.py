@@ -22,9 +22,9 @@ The estimate follows what :func:`orbitjax.coverage` allocates
   swept footprints, decoded counts, per-step timings); both fitted to measured peaks;
 - a fixed :data:`BASE_BYTES` for the interpreter, JAX, XLA's compiler and code.
 
-Measured peak RSS (``VmHWM``; ``ru_maxrss`` of processes started from a shell) against this estimate, global WGS84 grid, event
-timing, no raster, 3 steps of 60 s, 2-core CPU machine; 24 satellites (a 3x8
-Walker shell, padded to 64) unless noted:
+Measured peak RSS (``ru_maxrss`` of processes started from a shell) against this
+estimate, global WGS84 grid, event timing, no raster, 3 steps of 60 s, 2-core CPU
+machine; 24 satellites (a 3x8 Walker shell, padded to 64) unless noted:
 
 ==========  ===========  =======  ========
 grid        chunk steps  peak     estimate

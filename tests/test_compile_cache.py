@@ -17,7 +17,7 @@ import orbitjax
 # A small sampled-mode job (one compile of a few kernels), run in a new process; it prints the
 # number of persistent-cache hits JAX recorded and a checksum of the figures.
 SCRIPT = """
-import json, sys
+import json
 import jax
 hits = []
 jax.monitoring.register_event_listener(

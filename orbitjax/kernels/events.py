@@ -168,10 +168,14 @@ def _near_arc(r0, r1, point, lam):
     (u0, _), (u1, _), (c, _) = _unit(r0), _unit(r1), _unit(point)
     n = _cross(u0, u1)
     nn = jnp.sqrt(_dot(n, n))
-    n = tuple(v / jnp.where(nn > 0, nn, 1.0) for v in n)
+    # Below 1e-9 rad the pole is rounding noise (a found case: equal directions at two radii
+    # gave |n| = 3e-18 and a pole in a random direction); the ends alone then decide, which is
+    # exact to half the arc's length.
+    arc = nn > 1e-9
+    n = tuple(v / jnp.where(arc, nn, 1.0) for v in n)
     cn = _dot(c, n)
     proj = tuple(cv - cn * nv for cv, nv in zip(c, n))
-    inside = (_dot(_cross(u0, proj), n) >= 0) & (_dot(_cross(proj, u1), n) >= 0) & (nn > 0)
+    inside = (_dot(_cross(u0, proj), n) >= 0) & (_dot(_cross(proj, u1), n) >= 0) & arc
     sin_l, cos_l = sincos(lam)
     return jnp.where(inside, jnp.abs(cn) <= sin_l, jnp.maximum(_dot(c, u0), _dot(c, u1)) >= cos_l)
 

@@ -70,10 +70,8 @@ def _cpu_s():
 
 
 def cluster(args):
-    import distributed
-
     from orbitjax.analysis import _dataset, _plan
-    from orbitjax.blocks import TreeReducer, block_ranges, dask_results, merge_summaries
+    from orbitjax.blocks import TreeReducer, block_ranges, dask_client, dask_results, merge_summaries
 
     orbitjax, full, times, kw = _setup(args.hours, args.resolution)
     kw.pop("progress")
@@ -82,9 +80,7 @@ def cluster(args):
     ranges = block_ranges(plan, block_steps)
     todo = [(i, a, b) for i, (a, b) in enumerate(ranges)]
     t0 = time.perf_counter()
-    with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as lc, distributed.Client(lc) as client:
-        client.wait_for_workers(args.workers)
+    with dask_client(workers=args.workers) as client:  # what `orbitjax run --workers N` starts
         startup = time.perf_counter() - t0
         client.get_task_stream()  # start recording
         t1 = time.perf_counter()

@@ -249,7 +249,39 @@ def dask_client(client=None, *, workers: int | None = None, timeout_s: float | N
     with distributed.LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
                                   dashboard_address=None, env=env, silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster, set_as_default=False) as c:
+        c.wait_for_workers(int(workers))
+        if os.environ.get("ORBITJAX_SHARE_CORES", "1") != "0":  # 0: every worker may use every core
+            share_cores(c)
         yield c
+
+
+def _pin_process(cores) -> None:
+    """Keep every thread of this process, and the threads they start later, on ``cores``."""
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            os.sched_setaffinity(int(tid), cores)
+        except OSError:  # a thread that ended meanwhile
+            pass
+
+
+def share_cores(client) -> None:
+    """Give each worker of a local cluster its own share of this process's cores.
+
+    XLA:CPU sizes its thread pool by the cores a process may run on, so N workers
+    on C cores would each start C threads (N x C on C cores, which then wait on
+    each other); with a share each, the pools add up to the machine. Done before
+    the workers first use JAX (a pool keeps its size); Linux only, and only when
+    there are at least as many cores as workers.
+    """
+    if not (hasattr(os, "sched_getaffinity") and os.path.isdir("/proc/self/task")):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    workers = sorted(client.scheduler_info()["workers"])
+    n = len(workers)
+    if n < 2 or len(cores) < n:
+        return
+    for i, address in enumerate(workers):
+        client.run(_pin_process, cores[i * len(cores) // n:(i + 1) * len(cores) // n], workers=[address])
 
 
 def dask_results(plan: _Plan, todo: Iterable[tuple[int, int, int]], client) -> Iterator[BlockResult]:

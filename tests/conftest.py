@@ -24,6 +24,26 @@ import pytest  # noqa: E402
 from orbitjax.compiled_code import release_if_near_map_limit  # noqa: E402
 
 
+_WORKER_MEMORY_BYTES = 6 * 2**30  # peak RSS of the heaviest test files (~5 GB), with margin
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one worker per core, as many as the available memory holds."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        with open("/proc/meminfo") as f:
+            avail = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        return cores
+    return max(1, min(cores, avail // _WORKER_MEMORY_BYTES))
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Files holding a ``slow`` test run first, so the parallel workers do not end on a long tail."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: order inside a file is kept
+
+
 @pytest.fixture(autouse=True)
 def _release_compiled_code_near_the_map_limit():
     """The suite compiles hundreds of executables in one process, each holding ~1,100

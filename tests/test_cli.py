@@ -21,6 +21,7 @@ def tiny(tmp_path):
     return p
 
 
+@pytest.mark.slow
 def test_default_scenario_end_to_end_subprocess(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run(
@@ -161,6 +162,7 @@ def test_compare_on_a_real_run(tiny, tmp_path, capsys):
     assert (out / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_run_from_tle_stages_by_launch(tmp_path, capsys):
     from orbitjax.scenario import bundled_data_dir
 

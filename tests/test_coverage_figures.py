@@ -63,7 +63,7 @@ def test_streamed_figures_do_not_depend_on_chunking_or_raster(shell, timing):
     times = time_grid("2025-01-01T00:00:00", 5400, 60)
     kw = dict(resolution_deg=5.0, progress=False, timing=timing)
     ref = orbitjax.coverage(shell, times, chunk_steps=times.size, **kw)
-    for steps, raster in ((1, False), (7, True), (13, False)):
+    for steps, raster in ((1, False), (7, True)):  # one step per chunk; chunks that do not divide the window
         ds = orbitjax.coverage(shell, times, chunk_steps=steps, save_raster=raster, **kw)
         for name in ("percent_time_covered", "percent_time_covered_n", "gap_count", "max_gap_s", "mean_gap_s",
                      "mean_response_time_s", "longest_coverage_s", "time_to_first_coverage_s"):
@@ -101,6 +101,7 @@ def test_coverage_never_increases_as_the_mask_rises(shell, masks):
     assert np.all(np.diff(ds.max_gap_s.values, axis=0) >= -1e-6)
 
 
+@pytest.mark.slow
 def test_catalogue_stages_by_launch_match_the_designed_scenario():
     """The bundled synthetic TLEs (SGP4) reproduce the Kepler scenario's three stages."""
     sc = orbitjax.load_scenario("kuiper_falcon9").with_analysis(duration_s=3 * 3600, resolution_deg=2.0)

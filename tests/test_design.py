@@ -117,6 +117,7 @@ def test_zero_temperature_limit_approaches_coverage_event_timed():
     assert abs(float(relaxed["percent_time_covered"]) - exact_pct) < abs(float(coarse["percent_time_covered"]) - exact_pct)
 
 
+@pytest.mark.slow
 def test_optimize_improves_the_relaxed_objective_and_rescores_exactly(problem):
     p = problem.initial_params(altitude_km=600, inclination_deg=35)
     res = design.optimize(problem, p, vary=("inclination_deg",), steps=6, learning_rate=2.0,

@@ -18,7 +18,8 @@ SCRIPT = ROOT / "benchmarks" / "device_check.sh"
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("bash") is None or shutil.which("timeout") is None, reason="needs bash and timeout")
 def test_device_check_cpu_mode(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "XLA_"))}
+    # A clean JAX environment, except the suite's XLA_FLAGS (its -O0 halves the compiles here).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "XLA_")) or k == "XLA_FLAGS"}
     proc = subprocess.run(
         ["bash", str(SCRIPT), "--cpu", "--out", str(tmp_path), "--python", sys.executable],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,

@@ -24,6 +24,8 @@ from orbitjax.kernels.kepler import kepler_j2_positions
 from orbitjax.propagation import make_model
 from orbitjax.timescales import jd2_from_datetime64
 
+pytestmark = pytest.mark.slow
+
 A_KM, F = 6378.137, 1.0 / 298.257223563
 E2 = F * (2.0 - F)
 DAY_S = 86400.0

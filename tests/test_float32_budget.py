@@ -6,6 +6,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 import orbitjax
 
@@ -24,6 +25,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_float32_coverage_within_budget(tmp_path):
     path = tmp_path / "f32.npz"
     env = {**os.environ, "ORBITJAX_ENABLE_X64": "0"}

@@ -35,6 +35,7 @@ def _listed(capsys):
     return [n.strip() for n in lists["scenarios"].split(",")], [n.strip() for n in lists["presets"].split(",")]
 
 
+@pytest.mark.slow
 def test_every_listed_preset_runs(tmp_path, capsys):
     scenarios, presets = _listed(capsys)
     assert {"starlink_gen1", "oneweb_phase1", "telesat_lightspeed", "kuiper_2020"} <= set(presets)

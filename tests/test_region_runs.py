@@ -39,6 +39,7 @@ def runs():
     return glob, reg
 
 
+@pytest.mark.slow
 def test_regional_run_equals_the_global_run_at_its_cells(runs):
     glob, reg = runs
     assert reg.sizes["lat"] == 25 and reg.sizes["lon"] == 45

@@ -70,6 +70,7 @@ def thread_client():
         yield client
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("timing", ["exact", "sampled"])
 def test_dask_blocks_equal_the_single_process_run(shell, reference, thread_client, timing):
     ds = orbitjax.coverage(shell, TIMES, timing=timing, client=thread_client, block_steps=16, **KW)
@@ -282,3 +283,19 @@ def test_resume_continues_a_killed_run_and_gives_the_same_files(reference, tmp_p
             ds.attrs.pop("history")
         xr.testing.assert_identical(a, b)  # identical to the uninterrupted block run
         assert_same_results(a.drop_vars("stage"), s.drop_vars("stage"))  # and to the single-process run
+
+
+def _thread_affinity():
+    return sorted(os.sched_getaffinity(0))
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux CPU affinity and two cores")
+def test_local_workers_each_get_their_own_cores():
+    """XLA sizes its thread pool by the cores a process may use: two workers on two cores
+    must not each start a pool for both (measured in benchmarks/RESULTS.md, scale-out)."""
+    mine = set(os.sched_getaffinity(0))
+    with dask_client(workers=2) as c:
+        shares = [set(s) for s in c.run(_thread_affinity).values()]
+    assert len(shares) == 2 and all(shares)
+    assert not shares[0] & shares[1] and shares[0] | shares[1] == mine

@@ -91,6 +91,7 @@ def fine_times(n_steps, step):
     return START + (np.arange(n_steps * step // FINE_S) * FINE_S + FINE_S / 2).astype("timedelta64[s]")
 
 
+@pytest.mark.slow
 def test_cone_and_daylight_event_timed_match_fine_sampling(shell):
     """Percent of time covered (cone 45 deg, mask 15 deg, Sun >= 10 deg), event-timed at 60 s steps,
     against brute force every 2 s; the sampled figure at 60 s (from the same run's counts) is clearly worse."""

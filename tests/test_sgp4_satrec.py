@@ -181,6 +181,7 @@ def test_jit_equals_eager(elements):
     np.testing.assert_allclose(np.asarray(v_jit), np.asarray(v_eag), rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_batch_equals_per_satellite_and_vmap(elements):
     idx = np.array([3, 50, 90, 125, 165, 205, 245])
     params = _ours_init(_few(elements, idx), WGS72, "i")

@@ -34,6 +34,7 @@ def walker_study():
     return table, ds
 
 
+@pytest.mark.slow
 def test_study_cells_equal_coverage_on_each_design(walker_study):
     table, ds = walker_study
     assert ds.sizes["design"] == 3

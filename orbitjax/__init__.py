@@ -110,6 +110,7 @@ _PUBLIC = {
     "study": (".studies", "study"),
     "failure_study": (".studies", "failure_study"),
     "design": (".design", None),
+    "tune_allocator": (".allocator", "tune_allocator"),
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

@@ -12,6 +12,8 @@ import time
 import warnings
 from pathlib import Path
 
+from .allocator import tune_allocator
+
 EXIT_USAGE = 2
 
 _EPILOG = """\
@@ -512,6 +514,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 
 def main(argv: list[str] | None = None) -> int:
+    tune_allocator()  # before JAX starts its threads: XLA's large buffers reused, not faulted in per chunk
     parser = _parser()
     args = parser.parse_args(argv)
     if args.version:

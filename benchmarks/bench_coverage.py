@@ -13,7 +13,7 @@ WGS84 with sampled figures, and the spherical sampled mode of orbitjax 0.1 (the
 one whose counts are checked against the baseline, which uses the sphere).
 
 Usage: python benchmarks/bench_coverage.py [--baseline-steps 120] [--repeats 2]
-           [--steps N] [--resolution DEG] [--no-baseline] [--json FILE]
+           [--steps N] [--resolution DEG] [--no-baseline] [--json FILE] [--glibc-malloc]
 (--steps/--resolution shrink or change the job, e.g. for device checks; the
 defaults measure the job above.)
 """
@@ -92,9 +92,12 @@ def main():
     ap.add_argument("--resolution", type=float, default=1.0, help="grid resolution in degrees")
     ap.add_argument("--no-baseline", action="store_true", help="skip the cKDTree baseline")
     ap.add_argument("--json", help="also write the numbers to this JSON file")
+    ap.add_argument("--glibc-malloc", action="store_true",
+                    help="keep glibc's allocator defaults (no orbitjax.tune_allocator(), which `orbitjax run` applies)")
     args = ap.parse_args()
 
-    print("machine:", describe())
+    tuned = False if args.glibc_malloc else orbitjax.tune_allocator()  # before JAX starts its threads
+    print("machine:", describe(), "| allocator:", "tuned (orbitjax.tune_allocator)" if tuned else "glibc defaults")
     sc = orbitjax.load_scenario("kuiper_falcon9")
     sats = sc.stages()[-1].satellites
     times = sc.analysis.times[: args.steps]
@@ -150,7 +153,7 @@ def main():
 
         out = dict(machine=describe(), n_sat=len(sats), n_steps=int(times.size), resolution_deg=args.resolution,
                    x64=bool(jax.config.jax_enable_x64), rows=rows, ckdtree_cell_steps_per_s=rate_base,
-                   counts_differing=mismatch)  # fmt: skip
+                   counts_differing=mismatch, allocator_tuned=tuned)  # fmt: skip
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1)
 

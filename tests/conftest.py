@@ -22,6 +22,7 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 import pytest  # noqa: E402
 
 from orbitjax.compiled_code import release_if_near_map_limit  # noqa: E402
+from orbitjax.memory import available_bytes  # noqa: E402
 
 
 _WORKER_MEMORY_BYTES = 6 * 2**30  # peak RSS of the heaviest test files (~5 GB), with margin
@@ -30,12 +31,8 @@ _WORKER_MEMORY_BYTES = 6 * 2**30  # peak RSS of the heaviest test files (~5 GB),
 def pytest_xdist_auto_num_workers(config):
     """``-n auto``: one worker per core, as many as the available memory holds."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:
-        with open("/proc/meminfo") as f:
-            avail = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
-    except (OSError, StopIteration, ValueError):
-        return cores
-    return max(1, min(cores, avail // _WORKER_MEMORY_BYTES))
+    avail = available_bytes()
+    return cores if avail is None else max(1, min(cores, avail // _WORKER_MEMORY_BYTES))
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -83,8 +83,9 @@ def test_streamed_figures_do_not_depend_on_chunking_or_raster(shell, timing):
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-# Always three masks: one compiled shape for every example (each mask count is a new compile).
-@given(masks=st.lists(st.floats(0, 80), min_size=3, max_size=3, unique=True))
+# Always three masks, the lowest at the horizon: one compiled shape for every example (a new
+# mask count, or a new lowest mask, which sizes the footprint rows, is a new compile).
+@given(masks=st.lists(st.floats(0.5, 80), min_size=2, max_size=2, unique=True).map(lambda m: [0.0, *m]))
 # Found by hypothesis: 6 regula falsi iterations left a rise 2.6 s late on a 120 s step near
 # the pass peak (the margin is strongly curved there), and a pass at 74 deg longer than at 66.
 @example(masks=[0.0, 72.64, 77.0])
@@ -113,8 +114,10 @@ def test_catalogue_stages_by_launch_match_the_designed_scenario():
     for k_stage, s_stage in zip(kepler, stages):
         assert list(s_stage.satellites.name) == list(k_stage.satellites.name)
     times = sc.analysis.times
-    a = orbitjax.coverage(kepler[2].satellites, times, resolution_deg=2.0, progress=False)
-    b = orbitjax.coverage(stages[2].satellites, times, resolution_deg=2.0, min_elevation_deg=35, progress=False)
+    # Sampled timing: the propagators are compared here, not the event solver.
+    kw = dict(resolution_deg=2.0, progress=False, timing="sampled")
+    a = orbitjax.coverage(kepler[2].satellites, times, **kw)
+    b = orbitjax.coverage(stages[2].satellites, times, min_elevation_deg=35, **kw)
     # SGP4 short-period terms move satellites by ~10 km against Kepler + J2: fractions agree to ~1 %.
     assert np.allclose(a.coverage_fraction.values, b.coverage_fraction.values, atol=0.01)
     # Along-track drift: SGP4's secular mean motion has J2^2 and J4 terms (~1e-6 relative) that

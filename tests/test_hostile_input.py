@@ -116,7 +116,8 @@ def _decayed_tle(tmp_path, n_good: int):
 def test_decayed_satellite_warns_and_all_failed_stage_is_an_error(tmp_path, capsys):
     mixed = _decayed_tle(tmp_path, 3)
     out = tmp_path / "o"
-    args = ["--stage-by", "none", "--min-elevation", "35", "--duration", "4min", "--resolution", "15", "--quiet"]
+    args = ["--stage-by", "none", "--min-elevation", "35", "--duration", "4min", "--resolution", "15", "--quiet",
+            "--timing", "sampled"]
     assert main(["run", "--tle", str(mixed), "--out", str(out), *args]) == 0
     err = capsys.readouterr().err
     warning = [line for line in err.splitlines() if line.startswith("orbitjax: warning: ")]

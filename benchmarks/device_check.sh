@@ -6,7 +6,7 @@
 #   bash benchmarks/device_check.sh [--cpu] [--out DIR (default $OUT, else /tmp/orbitjax_device_check)] [--python PY]
 #
 # Default: the machine's accelerator (NVIDIA GPU with JAX's CUDA build installed), full-size
-# jobs, budget < 6 minutes. --cpu: JAX_PLATFORMS=cpu and tiny sizes (what the test suite runs).
+# jobs, budget < 6 minutes. --cpu: JAX_PLATFORMS=cpu, tiny sizes and a sampled-timing run (what the test suite runs).
 # netCDF4/cftime missing: installed from wheels in benchmarks/wheels/ when present, otherwise
 # the `orbitjax run` step is skipped with a note. Every step has its own time limit; a failing
 # step is recorded and the script goes on.
@@ -44,7 +44,7 @@ if [ "$MODE" = cpu ]; then
   SGP4_ARGS="--scale 0.02 --repeats 1"
   SGP4_WORK_float64="leo,mixed"; SGP4_WORK_float32="leo"  # SDP4 compiles are the slow part
   COV_ARGS="--steps 6 --resolution 10 --repeats 1 --no-baseline"
-  RUN_ARGS="--duration 10min --step 120 --resolution 10"
+  RUN_ARGS="--duration 10min --step 120 --resolution 10 --timing sampled"  # the CLI end to end; test_cli times events
 else
   TESTS="tests/test_coverage_kernel.py tests/test_sgp4_vallado.py tests/test_sgp4_satrec.py tests/test_kepler.py"
   T_TESTS=150; T_BENCH=75; T_RUN=60

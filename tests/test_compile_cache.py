@@ -25,6 +25,9 @@ jax.monitoring.register_event_listener(
 import numpy as np
 import orbitjax
 from orbitjax.timescales import time_grid
+# orbitjax caches compilations over 0.5 s; the suite's fast-compiling XLA flags bring this small
+# job under that, so every compilation is cached here (what is tested is the write and read back).
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 shell = orbitjax.walker(altitude_km=700, inclination_deg=60, planes=2, sats_per_plane=3, phasing=1,
                         min_elevation_deg=20, epoch="2025-01-01T00:00:00", shell="S")
 ds = orbitjax.coverage(shell, time_grid("2025-01-01T00:00:00", 1200, 60), resolution_deg=10.0,

@@ -39,6 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .allocator import tune_allocator
 from .analysis import _dataset, _Plan, _progress, _run_chunks
 from .kernels.merit import merit_merge, timed_merge
 
@@ -252,6 +253,9 @@ def dask_client(client=None, *, workers: int | None = None, timeout_s: float | N
         c.wait_for_workers(int(workers))
         if os.environ.get("ORBITJAX_SHARE_CORES", "1") != "0":  # 0: every worker may use every core
             share_cores(c)
+        # The allocator settings `orbitjax run` applies to itself, before the workers start
+        # JAX's threads (they inherit ORBITJAX_TUNE_MALLOC=0, which leaves glibc's defaults).
+        c.run(tune_allocator)
         yield c
 
 

@@ -47,6 +47,7 @@ def _figures(ds):
 
 def single(args):
     orbitjax, full, times, kw = _setup(args.hours, args.resolution)
+    orbitjax.tune_allocator()  # as `orbitjax run` does (ORBITJAX_TUNE_MALLOC=0: glibc's defaults)
     t0 = time.perf_counter()
     ds = orbitjax.coverage(full, times, devices=1, **kw)
     wall = time.perf_counter() - t0
@@ -74,6 +75,7 @@ def cluster(args):
     from orbitjax.blocks import TreeReducer, block_ranges, dask_client, dask_results, merge_summaries
 
     orbitjax, full, times, kw = _setup(args.hours, args.resolution)
+    orbitjax.tune_allocator()  # the client; dask_client applies it to the workers it starts
     kw.pop("progress")
     plan = _plan(full, times, **kw)
     block_steps = -(-plan.n_t // args.blocks)

@@ -39,7 +39,7 @@ START=$(date +%s)
 
 if [ "$MODE" = cpu ]; then
   export JAX_PLATFORMS=cpu
-  TESTS="tests/test_kepler.py"
+  TESTS="tests/test_grid.py"  # the step machinery; the suite runs every test file itself
   T_TESTS=120; T_BENCH=120; T_RUN=120
   SGP4_ARGS="--scale 0.02 --repeats 1"
   SGP4_WORK_float64="leo,mixed"; SGP4_WORK_float32="leo"  # SDP4 compiles are the slow part

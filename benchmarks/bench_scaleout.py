@@ -47,7 +47,6 @@ def _figures(ds):
 
 def single(args):
     orbitjax, full, times, kw = _setup(args.hours, args.resolution)
-    orbitjax.tune_allocator()  # as `orbitjax run` does (ORBITJAX_TUNE_MALLOC=0: glibc's defaults)
     t0 = time.perf_counter()
     ds = orbitjax.coverage(full, times, devices=1, **kw)
     wall = time.perf_counter() - t0
@@ -75,7 +74,6 @@ def cluster(args):
     from orbitjax.blocks import TreeReducer, block_ranges, dask_client, dask_results, merge_summaries
 
     orbitjax, full, times, kw = _setup(args.hours, args.resolution)
-    orbitjax.tune_allocator()  # the client; dask_client applies it to the workers it starts
     kw.pop("progress")
     plan = _plan(full, times, **kw)
     block_steps = -(-plan.n_t // args.blocks)
@@ -147,6 +145,10 @@ def main():
     ap.add_argument("--mode", choices=["single", "cluster"], help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.mode:  # as `orbitjax run` does, before JAX starts its threads; dask_client does it for the workers
+        from orbitjax import tune_allocator  # (ORBITJAX_TUNE_MALLOC=0: glibc's defaults everywhere)
+
+        tune_allocator()
     if args.mode == "single":
         return single(args)
     if args.mode == "cluster":

@@ -4,22 +4,44 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import orbitjax
 
-SCRIPT = """
-import ctypes, json, resource
+PROBE_BYTES = 320_000_000  # a buffer the size of a fine-grid chunk's temporaries, through malloc as XLA's are
+PROBE_PAGES = PROBE_BYTES // 4096
+needs_glibc = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc"),
+    reason="glibc's mallopt")
+
+
+def pages_refaulted(n_bytes: int = PROBE_BYTES) -> int:
+    """Minor page faults of a large malloc'd buffer filled again after a free (in this process)."""
+    import ctypes
+    import resource
+
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype, libc.malloc.argtypes, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_size_t], [ctypes.c_void_p]
+    first = libc.malloc(n_bytes)
+    ctypes.memset(first, 1, n_bytes)
+    libc.free(first)
+    start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    again = libc.malloc(n_bytes)
+    ctypes.memset(again, 1, n_bytes)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start
+    libc.free(again)
+    return faults
+
+
+SCRIPT = f"""
+import json, sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
 import orbitjax
 applied = orbitjax.tune_allocator()
-libc = ctypes.CDLL(None)
-libc.malloc.restype, libc.malloc.argtypes, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_size_t], [ctypes.c_void_p]
-n = 320_000_000  # a buffer the size of a fine-grid chunk's temporaries, through malloc as XLA's are
-p = libc.malloc(n); ctypes.memset(p, 1, n); libc.free(p)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-p = libc.malloc(n); ctypes.memset(p, 1, n)
-print(json.dumps({"applied": applied, "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before}))
+from test_allocator import pages_refaulted
+print(json.dumps({{"applied": applied, "faults": pages_refaulted()}}))
 """
 
 
@@ -29,14 +51,12 @@ def _run(tune: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or not os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc"),
-                    reason="glibc's mallopt")
+@needs_glibc
 def test_a_freed_large_buffer_is_reused_without_page_faults():
     tuned, default = _run("1"), _run("0")
     assert tuned["applied"] and not default["applied"]
-    pages = 320_000_000 // 4096
-    assert default["faults"] > pages // 2  # glibc's default: a fresh mmap, every page faulted in again
-    assert tuned["faults"] < pages // 20  # the heap's pages, already mapped
+    assert default["faults"] > PROBE_PAGES // 2  # glibc's default: a fresh mmap, every page faulted in again
+    assert tuned["faults"] < PROBE_PAGES // 20  # the heap's pages, already mapped
 
 
 def test_switched_off_by_the_environment(monkeypatch):

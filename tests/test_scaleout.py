@@ -30,6 +30,7 @@ from orbitjax.io.checkpoint import PARTIAL_DIR, Checkpoint
 from orbitjax.io.netcdf import open_netcdf
 
 from conftest import TINY_SCENARIO
+from test_allocator import PROBE_PAGES, needs_glibc, pages_refaulted
 
 distributed = pytest.importorskip("distributed")
 
@@ -301,30 +302,11 @@ def test_local_workers_each_get_their_own_cores():
     assert not shares[0] & shares[1] and shares[0] | shares[1] == mine
 
 
-def _pages_faulted_reusing_a_freed_buffer(n_bytes=320_000_000):
-    """In a worker: minor page faults of a large malloc'd buffer filled again after a free."""
-    import ctypes
-    import resource
-
-    libc = ctypes.CDLL(None)
-    libc.malloc.restype, libc.malloc.argtypes, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_size_t], [ctypes.c_void_p]
-    first = libc.malloc(n_bytes)
-    ctypes.memset(first, 1, n_bytes)
-    libc.free(first)
-    start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    again = libc.malloc(n_bytes)
-    ctypes.memset(again, 1, n_bytes)
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start
-    libc.free(again)
-    return faults
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux") or not os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc"),
-                    reason="glibc's mallopt")
+@needs_glibc
 def test_local_workers_keep_freed_buffers_like_the_client():
     """The allocator settings of `orbitjax run` (orbitjax.tune_allocator) reach the local workers:
     Dask's nanny starts them with a 64 kB trim threshold, and glibc would hand XLA's large
     temporaries back to the system after every block, to fault them in again in the next."""
     with dask_client(workers=1) as c:
-        (faults,) = c.run(_pages_faulted_reusing_a_freed_buffer).values()
-    assert faults < 320_000_000 // 4096 // 20
+        (faults,) = c.run(pages_refaulted).values()
+    assert faults < PROBE_PAGES // 20

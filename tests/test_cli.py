@@ -59,7 +59,8 @@ def test_run_small_scenario_writes_stages_and_summary(tiny, tmp_path, capsys):
 def test_overrides_and_sweep(tiny, tmp_path):
     out = tmp_path / "o"
     assert main(["run", str(tiny), "--out", str(out), "--quiet", "--duration", "6min", "--step", "60",
-                 "--resolution", "10", "--elevation-sweep", "10,35,60", "--no-save-raster"]) == 0
+                 "--resolution", "10", "--elevation-sweep", "10,35,60", "--no-save-raster",
+                 "--timing", "sampled"]) == 0  # the options; the event-timed sweep: test_coverage_figures
     with xr.open_dataset(out / "tiny_stage1_L1.nc") as ds:
         assert ds.sizes["time"] == 6 and ds.sizes["lat"] == 18
         assert list(ds.min_elevation.values) == [10.0, 35.0, 60.0]

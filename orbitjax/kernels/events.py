@@ -285,6 +285,10 @@ class StepTiming(NamedTuple):
     n_approx: jax.Array
 
 
+# Bits of the per-cell-step code byte in step_timing.
+_C0, _C1, _SETS1, _SETS2, _HAND, _BRIEF, _UNRES = range(7)
+
+
 def _pack_bits(flags):
     """(words, running): a 1-D bool array packed 32 to a uint32 word (bit i of word w is
     entry 32 w + i), and the inclusive running count of set bits over the words (int32).
@@ -414,22 +418,40 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
     n_cells = n_lat * n_lon
     m = n_t * n_cells
     # Dense work is kept to cheap integer tests per cell-step; the ids of the satellites
-    # in view are decoded only for the listed entries, inside the loops.
-    n = decode_counts(packed, layout)
+    # in view are decoded only for the listed entries, inside the loops. The sums are
+    # materialised once in a flat (step, cell) layout, and every per-cell-step test is
+    # folded into one byte (bits _C0.._UNRES): each later dense pass (the event lists' bits, the
+    # defaults, the counters) reads that byte instead of re-deriving the tests from the
+    # cumulative sums' partials (XLA otherwise fuses those into every consumer).
     most = 2 if layout.sq_bits else 1  # largest group whose ids the payload resolves
-    n0, n1 = n[:-1].reshape(-1), n[1:].reshape(-1)
-    c0, c1 = n0 >= 1, n1 >= 1
-    pk = packed.reshape(n_t + 1, n_cells)
-    hand_over = (c0 & c1 & (pk[:-1] != pk[1:]).reshape(-1)) & (n0 <= most) & (n1 <= most)
-    # Not covered at both ends, the sets in view at the two ends are disjoint and both
-    # inside the swept set: subtracting their packed sums leaves exactly the payloads of
-    # the satellites that may pass between the samples (exact in modular arithmetic).
-    residual = (swept - packed[:-1] - packed[1:]).reshape(-1)
-    n_s = decode_counts(residual, layout)
-    brief = ~(c0 & c1) & (n_s >= 1)
+    pk, sw = packed.reshape(n_t + 1, n_cells), swept.reshape(n_t, n_cells)
+
+    def tests():
+        n = decode_counts(pk, layout)
+        n0, n1 = n[:-1], n[1:]
+        c0, c1 = n0 >= 1, n1 >= 1
+        hand_over = (c0 & c1 & (pk[:-1] != pk[1:])) & (n0 <= most) & (n1 <= most)
+        # Not covered at both ends, the sets in view at the two ends are disjoint and both
+        # inside the swept set: subtracting their packed sums leaves exactly the payloads of
+        # the satellites that may pass between the samples (exact in modular arithmetic).
+        n_s = decode_counts(sw - pk[:-1] - pk[1:], layout)
+        brief = ~(c0 & c1) & (n_s >= 1)
+        change = c0 != c1
+        n_end = jnp.where(c0, n0, n1)  # satellites in view at the covered end of a transition
+        unresolved = (c0 & (n0 > most)) | (c1 & (n1 > most)) | (brief & (n_s > most))
+        bit = lambda flag, b: flag.astype(jnp.uint8) << b  # noqa: E731
+        return (bit(c0, _C0) | bit(c1, _C1) | bit(change & (n_end == 1), _SETS1) | bit(change & (n_end == 2), _SETS2)
+                | bit(hand_over, _HAND) | bit(brief, _BRIEF) | bit(unresolved, _UNRES)).reshape(-1)
+
+    # A branch XLA cannot fold away (x | 1 is never 0) keeps the byte a materialised buffer:
+    # fusion does not reach across it.
+    code = jax.lax.cond((pk[0, 0] | 1) != 0, tests, lambda: jnp.zeros(n_t * n_cells, jnp.uint8))
+    has = lambda b: (code & (1 << b)) != 0  # noqa: E731
+    c0, c1 = has(_C0), has(_C1)
     change = c0 != c1
-    n_end = jnp.where(c0, n0, n1)  # satellites in view at the covered end of a transition
+    hand_over, brief = has(_HAND), has(_BRIEF)
     need = change | hand_over | brief
+    sw_flat = sw.reshape(-1)
 
     point_np, normal_np = cell_geometry(grid, radius_km)
     # One (cell, 6) table: a single row gather fetches a cell's centre and normal.
@@ -492,16 +514,17 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
     # more all setting or all rising) put at mid-step.
     lead = jnp.where(c0, jnp.where(change, 0.5, 1.0), 0.0).astype(dtype)
     trail = jnp.where(c1, jnp.where(change, 0.5, 0.0), 1.0).astype(dtype)
-    lead, trail = _over_list(change & (n_end == 1), capacity, transitions(1), (lead, trail))
+    lead, trail = _over_list(has(_SETS1), capacity, transitions(1), (lead, trail))
     if most == 2:
-        lead, trail = _over_list(change & (n_end == 2), capacity, transitions(2), (lead, trail))
+        lead, trail = _over_list(has(_SETS2), capacity, transitions(2), (lead, trail))
     lead, trail = _over_list(hand_over, capacity, hand_overs, (lead, trail))
 
     # Passes between the samples: residual satellites in view at neither end. A cheap exact
     # filter first (the satellite's direction must come within the footprint bound of the
     # cell's direction on its step's arc), then a peak search and the two crossings.
     def residual_ids(e):
-        _, a, b, _ = decode_pair(residual[e], layout)
+        k, cell = locate(e)
+        _, a, b, _ = decode_pair(sw_flat[e] - pk[k, cell] - pk[k + 1, cell], layout)
         return jnp.stack([a, b], -1)
 
     def arc_filter(e, live, near):
@@ -523,22 +546,23 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
     near = _over_list(brief, capacity, arc_filter, jnp.zeros((m, 2), bool))
 
     def passes(f, live, c):
-        b_lo, b_hi = c
+        p_c, q_c, n_c = c
         e = f // 2
         k, cell = locate(e)
         j = jnp.maximum(jnp.take_along_axis(residual_ids(e), (f % 2)[:, None], 1)[:, 0], 0)
         pos = motion(j, k)
         (pt, nm), se = cell_at(cell), pick(j)
         t_pk, m_pk = _peak(pos, pt, nm, se)
-        seen = live & (m_pk >= 0)
         rise = _crossing(pos, pt, nm, se, iterations, jnp.zeros_like(t_pk), t_pk)
         sets = _crossing(pos, pt, nm, se, iterations, t_pk, jnp.ones_like(t_pk))
-        return b_lo.at[f].set(jnp.where(seen, rise, b_lo[f])), b_hi.at[f].set(jnp.where(seen, sets, b_hi[f]))
+        # The two slots of an entry may share a batch: min/max/add scatters combine them
+        # (their hull, and how many passes it merges).
+        at = jnp.where(live & (m_pk >= 0), e, m)  # out of range: dropped
+        return (p_c.at[at].min(rise), q_c.at[at].max(sets),
+                n_c.at[at].add((rise < sets).astype(jnp.int8)))
 
-    b_lo, b_hi = _over_list(near.reshape(-1), capacity, passes, (jnp.ones(m * 2, dtype), jnp.zeros(m * 2, dtype)))
-    b_lo, b_hi = b_lo.reshape(m, 2), b_hi.reshape(m, 2)
-    p_ = jnp.min(b_lo, axis=-1)
-    q_ = jnp.max(b_hi, axis=-1)
+    p_, q_, n_pass = _over_list(near.reshape(-1), capacity, passes,
+                                (jnp.ones(m, dtype), jnp.zeros(m, dtype), jnp.zeros(m, jnp.int8)))
     has_b = p_ < q_
     # A pass overlapping the coverage at either end extends it.
     lead_b = jnp.where(has_b & (p_ <= lead), jnp.maximum(lead, q_), lead)
@@ -547,8 +571,8 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
     lead_all, trail_all = lead_b.astype(dtype), trail_b.astype(dtype)
     p_all = jnp.where(consumed, 1.0, p_).astype(dtype)
     q_all = jnp.where(consumed, 0.0, q_).astype(dtype)
-    two_apart = (b_lo[:, 0] < b_hi[:, 0]) & (b_lo[:, 1] < b_hi[:, 1])  # two passes merged into their hull
-    approx = need & ((c0 & (n0 > most)) | (c1 & (n1 > most)) | (brief & (n_s > most)) | two_apart)
+    two_apart = n_pass == 2  # two passes merged into their hull
+    approx = need & (has(_UNRES) | two_apart)
     if valid is not None:
         counted = jnp.repeat(valid, n_cells)
         need, approx = need & counted, approx & counted

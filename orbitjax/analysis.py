@@ -607,7 +607,7 @@ def _dataset(plan: _Plan, satellites, state, timed, fraction, raster, positions,
         "timing": timing,
         "timing_method": (
             "coverage starts and ends timed inside each step (elevation-mask crossings of the satellites "
-            "in view at either end, by regula falsi on the interpolated motion); N-asset coverage (N >= 2) "
+            "in view at either end, by bracketed Newton steps on the interpolated motion); N-asset coverage (N >= 2) "
             "and multiplicity sampled" if exact else
             "sampled: each sample stands for its whole step"
         ),

@@ -76,6 +76,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._fusion import materialised
 from ._vmath import arccos, atan2, sincos
 from .earth import MEAN_RADIUS_KM, WGS84
 from .grid import Grid
@@ -470,6 +471,8 @@ def scatter_intervals(rows, start, n_cells, ok, payload, *, grid: Grid):
     n_lat, n_lon = grid.n_lat, grid.n_lon
     n_time = rows.shape[0]
     dtype = payload.dtype
+    # Each interval's geometry once: fused, it was evaluated again for each of its two ends.
+    rows, start, n_cells, ok = materialised(lambda: (rows, start, n_cells, ok), rows.ravel()[0])
     t_idx = jnp.arange(n_time, dtype=jnp.int32)[:, None, None]
     if not grid.full_lon:
         width = -(-(n_lon + 1) // 8) * 8

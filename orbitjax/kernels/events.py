@@ -49,6 +49,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._fusion import materialised
 from ._vmath import sincos
 from .coverage import SWEPT_PATH_MARGIN_RAD, WGS84_A_KM, WGS84_E2, _cap_bound, _cumsum_last
 from .grid import Grid
@@ -485,11 +486,11 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
     n_cells = n_lat * n_lon
     m = n_t * n_cells
     # Dense work is kept to cheap integer tests per cell-step; the ids of the satellites
-    # in view are decoded only for the listed entries, inside the loops. The sums are
-    # materialised once in a flat (step, cell) layout, and every per-cell-step test is
-    # folded into one byte (bits _C0.._UNRES): each later dense pass (the event lists' bits, the
-    # defaults, the counters) reads that byte instead of re-deriving the tests from the
-    # cumulative sums' partials (XLA otherwise fuses those into every consumer).
+    # in view are decoded only for the listed entries, inside the loops. Every per-cell-step
+    # test is folded into one byte (bits _C0.._UNRES), computed once into a buffer
+    # (:func:`materialised`): each later dense pass (the event lists' bits, the defaults,
+    # the counters) reads that byte instead of re-deriving the tests from the cumulative
+    # sums' partials, which XLA otherwise fuses into every consumer.
     most = 2 if layout.sq_bits else 1  # largest group whose ids the payload resolves
     pk, sw = packed.reshape(n_t + 1, n_cells), swept.reshape(n_t, n_cells)
 
@@ -510,9 +511,7 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         return (bit(c0, _C0) | bit(c1, _C1) | bit(change & (n_end == 1), _SETS1) | bit(change & (n_end == 2), _SETS2)
                 | bit(hand_over, _HAND) | bit(brief, _BRIEF) | bit(unresolved, _UNRES)).reshape(-1)
 
-    # A branch XLA cannot fold away (x | 1 is never 0) keeps the byte a materialised buffer:
-    # fusion does not reach across it.
-    code = jax.lax.cond((pk[0, 0] | 1) != 0, tests, lambda: jnp.zeros(n_t * n_cells, jnp.uint8))
+    code = materialised(tests, pk[0, 0])
     has = lambda b: (code & (1 << b)) != 0  # noqa: E731
     c0, c1 = has(_C0), has(_C1)
     change = c0 != c1

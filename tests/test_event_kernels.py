@@ -167,8 +167,7 @@ def test_crossing_matches_bisection_of_the_true_motion():
     t0 = rng.uniform(0, 86400.0, n)
 
     def true_pos(tau):  # (n, 3) at fraction tau (n,) of each lane's step
-        return np.stack([ecef_circular(a, inc, raan[i], u0[i], np.atleast_1d(t0[i] + tau[i] * step_s))[0]
-                         for i in range(n)])
+        return ecef_circular(a, inc, raan, u0, t0 + tau * step_s)
 
     r_ext = np.stack([true_pos(np.full(n, k, float)) for k in (-1.0, 0.0, 1.0, 2.0)], 1)  # (n, 4, 3)
     point, up = _edge_cells(r_ext[:, 1], rng, n)

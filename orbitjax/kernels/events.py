@@ -22,11 +22,13 @@ times them inside the step, cell by cell, without a satellites x cells product:
    view at either end, the satellite moves along the cubic Lagrange
    interpolation of its four surrounding Earth-fixed samples
    (:func:`cubic_motion`; ~1 m for LEO at 60 s steps, ~0.3 ms in a crossing
-   time, a few ms where the track grazes the footprint's edge) and the elevation margin ``(s - c) . n - |s - c| sin(eps)`` is solved
-   for its root by bracketed Newton steps on the margin and its analytic rate,
-   started from the root of the margin's cubic Hermite interpolant over the step. Passes between samples: a swept-footprint scatter
-   names candidate satellites, an exact arc-distance test filters them, and a
-   golden-section search finds the peak and then the two crossings.
+   time, a few ms where the track grazes the footprint's edge), and the
+   elevation margin ``(s - c) . n - |s - c| sin(eps)`` is solved for its root by
+   bracketed Newton steps on the margin and its analytic rate, started from the
+   root of the margin's cubic Hermite interpolant over the step. Passes between
+   samples: a swept-footprint scatter names candidate satellites, an exact
+   arc-distance test filters them, and a golden-section search finds the peak
+   and then the two crossings.
 
 The result per cell-step is ``(X, A)``: the cell is covered on ``[0, X]`` (the
 satellites in view at the step start, until the last of them sets) and on
@@ -517,7 +519,6 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
     change = c0 != c1
     hand_over, brief = has(_HAND), has(_BRIEF)
     need = change | hand_over | brief
-    sw_flat = sw.reshape(-1)
 
     point_np, normal_np = cell_geometry(grid, radius_km)
     # One (cell, 6) table: a single row gather fetches a cell's centre and normal.
@@ -588,14 +589,13 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
     # Passes between the samples: residual satellites in view at neither end. A cheap exact
     # filter first (the satellite's direction must come within the footprint bound of the
     # cell's direction on its step's arc), then a peak search and the two crossings.
-    def residual_ids(e):
-        k, cell = locate(e)
-        _, a, b, _ = decode_pair(sw_flat[e] - pk[k, cell] - pk[k + 1, cell], layout)
+    def residual_ids(k, cell):
+        _, a, b, _ = decode_pair(sw[k, cell] - pk[k, cell] - pk[k + 1, cell], layout)
         return jnp.stack([a, b], -1)
 
     def arc_filter(e, live, near):
         k, cell = locate(e)
-        ids = residual_ids(e)  # (B, 2)
+        ids = residual_ids(k, cell)  # (B, 2)
         j = jnp.maximum(ids, 0).ravel()
         kk = jnp.repeat(k, 2)
         pos = motion(j, kk)
@@ -615,7 +615,7 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         p_c, q_c, n_c = c
         e = f // 2
         k, cell = locate(e)
-        j = jnp.maximum(jnp.take_along_axis(residual_ids(e), (f % 2)[:, None], 1)[:, 0], 0)
+        j = jnp.maximum(jnp.take_along_axis(residual_ids(k, cell), (f % 2)[:, None], 1)[:, 0], 0)
         pos = motion(j, k)
         (pt, nm), se = cell_at(cell), pick(j)
         t_pk, m_pk = _peak(pos, pt, nm, se)

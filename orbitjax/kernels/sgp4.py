@@ -525,9 +525,16 @@ def _take_sats(params, tsince_min, index):
     return Sgp4Params(*(x[index] for x in params)), tsince_min[index]
 
 
-@jax.jit
-def _gather_sats(r, v, e, index):
-    return r[index], v[index], e[index]
+@partial(jax.jit, donate_argnums=0)
+def _put_block(out, block, row, col):
+    """Write one block's (r, v, code) into the output buffers in place (donated) at (row, col)."""
+    return tuple(lax.dynamic_update_slice(o, b, (row, col) + (0,) * (o.ndim - 2)) for o, b in zip(out, block))
+
+
+@partial(jax.jit, static_argnames="ntime")
+def _rows_of(out, rows, ntime):
+    """The buffers' rows ``rows`` and first ``ntime`` times: the caller's satellite order, unpadded."""
+    return tuple(o[rows, :ntime] for o in out)
 
 
 BLOCK_POINTS = 80_000
@@ -560,31 +567,46 @@ def _block_shape(nsat: int, ntime: int, block_points: int) -> tuple[int, int]:
     return _round_up(sb, SAT_ALIGN), _round_up(tb, TIME_ALIGN)
 
 
-def _propagate_blocked(params, t, block_points, **static):
-    """Concrete (sat,) params and (sat, time) minutes: equal padded blocks, one compilation."""
+def _propagate_groups(params, t, groups, block_points, **static):
+    """Concrete (sat,) params and (sat, time) minutes, by groups of satellites (``(kind, index)``,
+    index None: all) each in equal padded blocks (one compilation per kind).
+
+    Every block is written in place into one padded output buffer, group after group,
+    and one gather at the end restores the caller's order and trims the padding: the
+    outputs are copied once, not per concatenation of blocks and groups.
+    """
     nsat, ntime = t.shape
-    if block_points is None:
-        sb, tb = nsat, ntime
-    else:
-        sb, tb = _block_shape(nsat, ntime, block_points)
-    n_sb, n_tb = -(-nsat // sb), -(-ntime // tb)
-    # Pad with copies of the last satellite / time so every block has the same shape.
-    if n_sb * sb != nsat:
-        rows = jnp.minimum(jnp.arange(n_sb * sb), nsat - 1)
-        params, t = _take_sats(params, t, rows)
-    if n_tb * tb != ntime:
-        t = jnp.concatenate([t, jnp.repeat(t[:, -1:], n_tb * tb - ntime, axis=1)], axis=1)
-    call = partial(_sgp4_propagate_jit, **static)
-    if n_sb == n_tb == 1:
-        r, v, e = call(params, t)
-        return r[:nsat, :ntime], v[:nsat, :ntime], e[:nsat, :ntime]
-    p_blocks, t_blocks = _split_blocks(params, t, sat_block=sb, time_block=tb)
-    rows_out = []
-    for p_i, t_row in zip(p_blocks, t_blocks):
-        outs = [call(p_i, t_ik) for t_ik in t_row]
-        rows_out.append([jnp.concatenate(parts, axis=1) if n_tb > 1 else parts[0] for parts in zip(*outs)])
-    r, v, e = (jnp.concatenate(parts, axis=0) if n_sb > 1 else parts[0] for parts in zip(*rows_out))
-    return r[:nsat, :ntime], v[:nsat, :ntime], e[:nsat, :ntime]
+    plans, n_rows, n_cols = [], 0, ntime
+    for kind, idx in groups:
+        n_g = nsat if idx is None else idx.size
+        sb, tb = (n_g, ntime) if block_points is None else _block_shape(n_g, ntime, block_points)
+        n_sb, n_tb = -(-n_g // sb), -(-ntime // tb)
+        plans.append((kind, idx, n_g, sb, tb, n_sb, n_tb, n_rows))
+        n_rows, n_cols = n_rows + n_sb * sb, max(n_cols, n_tb * tb)
+    dtype = static["dtype"]
+    out = (jnp.zeros((n_rows, n_cols, 3), dtype), jnp.zeros((n_rows, n_cols, 3), dtype),
+           jnp.zeros((n_rows, n_cols), jnp.int32))
+    where = np.empty(nsat, np.int64)  # each satellite's buffer row
+    for kind, idx, n_g, sb, tb, n_sb, n_tb, row0 in plans:
+        # Pad with copies of the group's last satellite / time so every block has the same shape.
+        rows = np.minimum(np.arange(n_sb * sb), n_g - 1)
+        if idx is not None:
+            rows = idx[rows]
+        p_g, t_g = (params, t) if np.array_equal(rows, np.arange(nsat)) else _take_sats(params, t, jnp.asarray(rows))
+        if n_tb * tb != ntime:
+            t_g = jnp.concatenate([t_g, jnp.repeat(t_g[:, -1:], n_tb * tb - ntime, axis=1)], axis=1)
+        where[np.arange(nsat) if idx is None else idx] = row0 + np.arange(n_g)
+        call = partial(_sgp4_propagate_jit, **static, **kind)
+        if n_sb == n_tb == 1 and len(plans) == 1:
+            out = call(p_g, t_g)
+            break
+        p_blocks, t_blocks = _split_blocks(p_g, t_g, sat_block=sb, time_block=tb)
+        for i, (p_i, t_row) in enumerate(zip(p_blocks, t_blocks)):
+            for k, t_ik in enumerate(t_row):
+                out = _put_block(out, call(p_i, t_ik), row0 + i * sb, k * tb)
+    if np.array_equal(where, np.arange(nsat)):
+        return out if out[0].shape[:2] == (nsat, ntime) else tuple(o[:nsat, :ntime] for o in out)
+    return _rows_of(out, jnp.asarray(where), ntime)
 
 
 def sgp4_propagate(
@@ -666,14 +688,4 @@ def sgp4_propagate(
             groups = [(dict(deep_space=bool(deep.any()), resonance=bool(resonant.any())), None)]
         elif len(groups) == 1:
             groups = [(groups[0][0], None)]
-    if groups[0][1] is None:  # one kind: no reordering
-        return _propagate_blocked(params, t, block_points, **static, **groups[0][0])
-    outs = []
-    for kind, idx in groups:
-        p_g, t_g = _take_sats(params, t, jnp.asarray(idx))
-        outs.append(_propagate_blocked(p_g, t_g, block_points, **static, **kind))
-    order = np.concatenate([idx for _, idx in groups])
-    inverse = np.empty_like(order)
-    inverse[order] = np.arange(order.size)
-    r, v, e = (jnp.concatenate(parts, axis=0) for parts in zip(*outs))
-    return _gather_sats(r, v, e, jnp.asarray(inverse))
+    return _propagate_groups(params, t, groups, block_points, **static)

@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ._fusion import materialised
 from ._vmath import atan2, sincos
 from ._vmath import fmod as _fmod
 from .sgp4_deep import dpper, dspace
@@ -358,43 +359,56 @@ def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space:
         state = kep_body(state)
     eo1, _, sineo1, coseo1, _ = lax.while_loop(kep_cond, kep_body, state)
 
-    # ------------- short period preliminary quantities -----------
-    ecose = axnl * coseo1 + aynl * sineo1
-    esine = axnl * sineo1 - aynl * coseo1
-    el2 = axnl * axnl + aynl * aynl
-    pl = am * (1.0 - el2)
-    err4 = pl < 0.0
-    rl = am * (1.0 - ecose)
-    rdotl = jnp.sqrt(am) * esine / rl
-    rvdotl = jnp.sqrt(pl) / rl
-    betal = jnp.sqrt(1.0 - el2)
-    temp = esine / (1.0 + betal)
-    sinu = am / rl * (sineo1 - aynl - axnl * temp)
-    cosu = am / rl * (coseo1 - axnl + aynl * temp)
-    su = atan2(sinu, cosu)
-    sin2u = (cosu + cosu) * sinu
-    cos2u = 1.0 - 2.0 * sinu * sinu
-    temp = 1.0 / pl
-    temp1 = 0.5 * j2 * temp
-    temp2 = temp1 * temp
+    def tail(con41=con41, x1mth2=x1mth2, x7thm1=x7thm1):
+        """Short-period periodics, orientation angles and the error code (first failing check)."""
+        # ------------- short period preliminary quantities -----------
+        ecose = axnl * coseo1 + aynl * sineo1
+        esine = axnl * sineo1 - aynl * coseo1
+        el2 = axnl * axnl + aynl * aynl
+        pl = am * (1.0 - el2)
+        err4 = pl < 0.0
+        rl = am * (1.0 - ecose)
+        rdotl = jnp.sqrt(am) * esine / rl
+        rvdotl = jnp.sqrt(pl) / rl
+        betal = jnp.sqrt(1.0 - el2)
+        temp = esine / (1.0 + betal)
+        sinu = am / rl * (sineo1 - aynl - axnl * temp)
+        cosu = am / rl * (coseo1 - axnl + aynl * temp)
+        su = atan2(sinu, cosu)
+        sin2u = (cosu + cosu) * sinu
+        cos2u = 1.0 - 2.0 * sinu * sinu
+        temp = 1.0 / pl
+        temp1 = 0.5 * j2 * temp
+        temp2 = temp1 * temp
 
-    # -------------- update for short period periodics ------------
-    if deep_space:
-        cosisq = cosip * cosip
-        con41 = jnp.where(deep, 3.0 * cosisq - 1.0, con41)
-        x1mth2 = jnp.where(deep, 1.0 - cosisq, x1mth2)
-        x7thm1 = jnp.where(deep, 7.0 * cosisq - 1.0, x7thm1)
-    mrt = rl * (1.0 - 1.5 * temp2 * betal * con41) + 0.5 * temp1 * x1mth2 * cos2u
-    su = su - 0.25 * temp2 * x7thm1 * sin2u
-    xnode = nodep + 1.5 * temp2 * cosip * sin2u
-    xinc = xincp + 1.5 * temp2 * cosip * sinip * cos2u
-    mvt = rdotl - nm * temp1 * x1mth2 * sin2u / xke
-    rvdot = rvdotl + nm * temp1 * (x1mth2 * cos2u + 1.5 * con41) / xke
+        # -------------- update for short period periodics ------------
+        if deep_space:
+            cosisq = cosip * cosip
+            con41 = jnp.where(deep, 3.0 * cosisq - 1.0, con41)
+            x1mth2 = jnp.where(deep, 1.0 - cosisq, x1mth2)
+            x7thm1 = jnp.where(deep, 7.0 * cosisq - 1.0, x7thm1)
+        mrt = rl * (1.0 - 1.5 * temp2 * betal * con41) + 0.5 * temp1 * x1mth2 * cos2u
+        su = su - 0.25 * temp2 * x7thm1 * sin2u
+        xnode = nodep + 1.5 * temp2 * cosip * sin2u
+        xinc = xincp + 1.5 * temp2 * cosip * sinip * cos2u
+        mvt = rdotl - nm * temp1 * x1mth2 * sin2u / xke
+        rvdot = rvdotl + nm * temp1 * (x1mth2 * cos2u + 1.5 * con41) / xke
 
-    # --------------------- orientation vectors -------------------
-    sinsu, cossu = sincos(su)
-    snod, cnod = sincos(xnode)
-    sini, cosi = sincos(xinc)
+        # --------------------- orientation vectors -------------------
+        sinsu, cossu = sincos(su)
+        snod, cnod = sincos(xnode)
+        sini, cosi = sincos(xinc)
+        # First failing check wins, as the reference returns at each one.
+        error = jnp.where(err2, 2, jnp.where(err1, 1, jnp.where(err3, 3, jnp.where(
+            err4, 4, jnp.where(mrt < 1.0, 6, 0))))).astype(jnp.int32)
+        return sinsu, cossu, snod, cnod, sini, cosi, mrt, mvt, rvdot, error
+
+    # Computed once into buffers: fused into the six components of r and v, XLA:CPU
+    # evaluated this tail, and the error checks' chains back to the secular update
+    # (and through dpper for deep space), once per component. Same-process A/B, best of
+    # 6: LEO 3,236 x 1,440 0.93 -> 0.71 s, mixed 2,000 x 1,440 1.24 -> 0.69 s.
+    sinsu, cossu, snod, cnod, sini, cosi, mrt, mvt, rvdot, error = materialised(
+        tail, jnp.sum(p.isimp, dtype=jnp.int32))
     xmx = -snod * cosi
     xmy = cnod * cosi
     ux = xmx * sinsu + cnod * cossu
@@ -414,11 +428,6 @@ def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space:
         axis=-1,
     )  # fmt: skip
 
-    # First failing check wins, as the reference returns at each one.
-    err6 = mrt < 1.0
-    error = jnp.where(
-        err2, 2, jnp.where(err1, 1, jnp.where(err3, 3, jnp.where(err4, 4, jnp.where(err6, 6, 0))))
-    ).astype(jnp.int32)
     bad = ((error > 0) & (error < 5))[..., None]
     r = jnp.where(bad, jnp.nan, r)
     v = jnp.where(bad, jnp.nan, v)

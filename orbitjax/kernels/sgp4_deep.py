@@ -593,7 +593,7 @@ def dspace(p, t, em, argpm, inclm, mm, nodem, nm, resonance: bool = True):
     resonant = p.irez != 0
     sync = p.irez != 2  # the reference's 'irez != 2' branch (24 h terms)
 
-    def dot_terms(xli, xni, atime):
+    def dot_terms(xli, xni, atime, p=p, sync=sync):
         # ----------- near - synchronous resonance terms -------
         s1, c1 = sincos(xli - fasx2)
         s2, c2 = sincos(2.0 * (xli - fasx4))
@@ -647,10 +647,11 @@ def dspace(p, t, em, argpm, inclm, mm, nodem, nm, resonance: bool = True):
     # Both directions in one loop: (2, sat, 1) chains, forward then backward.
     direction = jnp.array([stepp, stepn], t.dtype)[:, None, None]
     start = tuple(jnp.broadcast_to(x, (2,) + x.shape) for x in chain0)
+    p2 = jax.tree_util.tree_map(lambda x: x[None], p)  # constants as (1, sat, 1)
 
     def body(i, c):
         (xli, xni), hist = c
-        terms = dot_terms(xli, xni, jnp.asarray(i, t.dtype) * direction)
+        terms = dot_terms(xli, xni, jnp.asarray(i, t.dtype) * direction, p2, sync[None])
         hist = tuple(h.at[i].set(v) for h, v in zip(hist, (xli, xni, *terms)))
         xndt, xldot, xnddt = terms
         return (xli + xldot * direction + xndt * step2, xni + xndt * direction + xnddt * step2), hist

@@ -262,3 +262,17 @@ def test_time_blocks_and_groups_equal_one_call(elements):
     np.testing.assert_allclose(np.asarray(blocked[1]), np.asarray(one[1]), rtol=0, atol=1e-12)
     np.testing.assert_array_equal(np.asarray(blocked[2]), np.asarray(one[2]))
     assert blocked[0].shape == one[0].shape
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (0,), (1, 0)])
+def test_empty_catalogue_or_times_give_empty_states(shape):
+    """No satellites or no times: empty (sat, time) states, not a division by zero in the blocking."""
+    n = 0 if shape[0] == 0 else 1
+    el = dict(epoch_days_1950=np.full(n, 25000.0), bstar=np.full(n, 1e-4), ndot=np.zeros(n), nddot=np.zeros(n),
+              ecco=np.full(n, 0.001), argpo=np.zeros(n), inclo=np.full(n, 0.9), mo=np.zeros(n),
+              no_kozai=np.full(n, 0.06), nodeo=np.zeros(n))
+    params = sgp4_init(**el)
+    t = np.zeros(shape) if len(shape) == 2 else np.zeros(5)
+    r, v, e = sgp4_propagate(params, t)
+    n_time = t.shape[-1]
+    assert r.shape == (n, n_time, 3) and v.shape == (n, n_time, 3) and e.shape == (n, n_time)

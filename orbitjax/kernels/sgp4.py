@@ -585,6 +585,10 @@ def _propagate_groups(params, t, groups, block_points, **static):
     outputs are copied once, not per concatenation of blocks and groups.
     """
     nsat, ntime = t.shape
+    if nsat == 0 or ntime == 0:  # nothing to propagate (no blocks to size)
+        dtype = static["dtype"]
+        return (jnp.zeros((nsat, ntime, 3), dtype), jnp.zeros((nsat, ntime, 3), dtype),
+                jnp.zeros((nsat, ntime), jnp.int32))
     plans, n_rows, n_cols = [], 0, ntime
     for kind, idx in groups:
         n_g = nsat if idx is None else idx.size

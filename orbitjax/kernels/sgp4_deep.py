@@ -641,7 +641,7 @@ def dspace(p, t, em, argpm, inclm, mm, nodem, nm, resonance: bool = True):
     n_steps = n0 + (at - n0 * stepp >= stepp) - ((n0 >= 1.0) & (at - (n0 - 1.0) * stepp < stepp))
     n_steps = jnp.where(resonant, n_steps, 0.0).astype(jnp.int32)
     k_max = _RESONANCE_HISTORY
-    k_run = jnp.minimum(jnp.max(n_steps), k_max)
+    k_run = jnp.minimum(jnp.max(n_steps, initial=0), k_max)
     chain0 = (jnp.asarray(p.xlamo, t.dtype), jnp.asarray(p.no_unkozai, t.dtype))
 
     # Both directions in one loop: (2, sat, 1) chains, forward then backward.

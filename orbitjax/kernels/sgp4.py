@@ -229,29 +229,37 @@ def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space:
     j3oj2 = gravity.j3oj2
     vkmpersec = gravity.radiusearthkm * xke / 60.0
 
-    # ------- update for secular gravity and atmospheric drag -----
-    xmdf = p.mo + p.mdot * t
-    argpdf = p.argpo + p.argpdot * t
-    nodedf = p.nodeo + p.nodedot * t
-    t2 = t * t
-    nodem = nodedf + p.nodecf * t2
-    tempa = 1.0 - p.cc1 * t
-    tempe = p.bstar * p.cc4 * t
-    templ = p.t2cof * t2
+    def secular():
+        """Secular gravity and drag: mean anomaly, argument of perigee, node and the drag terms."""
+        # ------- update for secular gravity and atmospheric drag -----
+        xmdf = p.mo + p.mdot * t
+        argpdf = p.argpo + p.argpdot * t
+        nodedf = p.nodeo + p.nodedot * t
+        t2 = t * t
+        nodem = nodedf + p.nodecf * t2
+        tempa = 1.0 - p.cc1 * t
+        tempe = p.bstar * p.cc4 * t
+        templ = p.t2cof * t2
 
-    # isimp != 1 terms (the d2.. t5cof constants are zero for isimp satellites)
-    full = ~p.isimp
-    delomg = p.omgcof * t
-    delmtemp = 1.0 + p.eta * sincos(xmdf)[1]
-    delm = p.xmcof * (delmtemp * delmtemp * delmtemp - p.delmo)
-    temp = delomg + delm
-    mm = jnp.where(full, xmdf + temp, xmdf)
-    argpm = jnp.where(full, argpdf - temp, argpdf)
-    t3 = t2 * t
-    t4 = t3 * t
-    tempa = jnp.where(full, tempa - p.d2 * t2 - p.d3 * t3 - p.d4 * t4, tempa)
-    tempe = jnp.where(full, tempe + p.bstar * p.cc5 * (sincos(mm)[0] - p.sinmao), tempe)
-    templ = jnp.where(full, templ + p.t3cof * t3 + t4 * (p.t4cof + t * p.t5cof), templ)
+        # isimp != 1 terms (the d2.. t5cof constants are zero for isimp satellites)
+        full = ~p.isimp
+        delomg = p.omgcof * t
+        delmtemp = 1.0 + p.eta * sincos(xmdf)[1]
+        delm = p.xmcof * (delmtemp * delmtemp * delmtemp - p.delmo)
+        temp = delomg + delm
+        mm = jnp.where(full, xmdf + temp, xmdf)
+        argpm = jnp.where(full, argpdf - temp, argpdf)
+        t3 = t2 * t
+        t4 = t3 * t
+        tempa = jnp.where(full, tempa - p.d2 * t2 - p.d3 * t3 - p.d4 * t4, tempa)
+        tempe = jnp.where(full, tempe + p.bstar * p.cc5 * (sincos(mm)[0] - p.sinmao), tempe)
+        templ = jnp.where(full, templ + p.t3cof * t3 + t4 * (p.t4cof + t * p.t5cof), templ)
+        return mm, argpm, nodem, tempa, tempe, templ
+
+    # Into buffers once (see the tail below): each trunk fusion downstream re-derived these
+    # from the elements, with the sines and cosines of the mean anomaly. Same-process A/B,
+    # best of 6, bit-identical: LEO 0.70 -> 0.61 s and 0.63 -> 0.54 s, wide 0.47 -> 0.42 s.
+    mm, argpm, nodem, tempa, tempe, templ = materialised(secular, jnp.sum(p.isimp, dtype=jnp.int32))
 
     shape = t.shape
     nm = jnp.broadcast_to(p.no_unkozai, shape)

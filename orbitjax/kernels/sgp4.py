@@ -229,6 +229,8 @@ def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space:
     j3oj2 = gravity.j3oj2
     vkmpersec = gravity.radiusearthkm * xke / 60.0
 
+    probe = jnp.sum(p.isimp, dtype=jnp.int32)  # a traced scalar for the fusion boundaries below
+
     def secular():
         """Secular gravity and drag: mean anomaly, argument of perigee, node and the drag terms."""
         # ------- update for secular gravity and atmospheric drag -----
@@ -259,7 +261,7 @@ def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space:
     # Into buffers once (see the tail below): each trunk fusion downstream re-derived these
     # from the elements, with the sines and cosines of the mean anomaly. Same-process A/B,
     # best of 6, bit-identical: LEO 0.70 -> 0.61 s and 0.63 -> 0.54 s, wide 0.47 -> 0.42 s.
-    mm, argpm, nodem, tempa, tempe, templ = materialised(secular, jnp.sum(p.isimp, dtype=jnp.int32))
+    mm, argpm, nodem, tempa, tempe, templ = materialised(secular, probe)
 
     shape = t.shape
     nm = jnp.broadcast_to(p.no_unkozai, shape)
@@ -415,8 +417,7 @@ def _sgp4_core(p: Sgp4Params, t, gravity: Sgp4Gravity, opsmode: str, deep_space:
     # evaluated this tail, and the error checks' chains back to the secular update
     # (and through dpper for deep space), once per component. Same-process A/B, best of
     # 6: LEO 3,236 x 1,440 0.93 -> 0.71 s, mixed 2,000 x 1,440 1.24 -> 0.69 s.
-    sinsu, cossu, snod, cnod, sini, cosi, mrt, mvt, rvdot, error = materialised(
-        tail, jnp.sum(p.isimp, dtype=jnp.int32))
+    sinsu, cossu, snod, cnod, sini, cosi, mrt, mvt, rvdot, error = materialised(tail, probe)
     xmx = -snod * cosi
     xmy = cnod * cosi
     ux = xmx * sinsu + cnod * cossu
@@ -593,10 +594,14 @@ def _propagate_groups(params, t, groups, block_points, **static):
     outputs are copied once, not per concatenation of blocks and groups.
     """
     nsat, ntime = t.shape
+    dtype = static["dtype"]
+
+    def buffers(n_rows, n_cols):
+        return (jnp.zeros((n_rows, n_cols, 3), dtype), jnp.zeros((n_rows, n_cols, 3), dtype),
+                jnp.zeros((n_rows, n_cols), jnp.int32))
+
     if nsat == 0 or ntime == 0:  # nothing to propagate (no blocks to size)
-        dtype = static["dtype"]
-        return (jnp.zeros((nsat, ntime, 3), dtype), jnp.zeros((nsat, ntime, 3), dtype),
-                jnp.zeros((nsat, ntime), jnp.int32))
+        return buffers(nsat, ntime)
     plans, n_rows, n_cols = [], 0, ntime
     for kind, idx in groups:
         n_g = nsat if idx is None else idx.size
@@ -604,9 +609,8 @@ def _propagate_groups(params, t, groups, block_points, **static):
         n_sb, n_tb = -(-n_g // sb), -(-ntime // tb)
         plans.append((kind, idx, n_g, sb, tb, n_sb, n_tb, n_rows))
         n_rows, n_cols = n_rows + n_sb * sb, max(n_cols, n_tb * tb)
-    dtype = static["dtype"]
-    out = (jnp.zeros((n_rows, n_cols, 3), dtype), jnp.zeros((n_rows, n_cols, 3), dtype),
-           jnp.zeros((n_rows, n_cols), jnp.int32))
+    one_call = len(plans) == 1 and plans[0][5] == plans[0][6] == 1
+    out = None if one_call else buffers(n_rows, n_cols)
     where = np.empty(nsat, np.int64)  # each satellite's buffer row
     for kind, idx, n_g, sb, tb, n_sb, n_tb, row0 in plans:
         # Pad with copies of the group's last satellite / time so every block has the same shape.
@@ -618,7 +622,7 @@ def _propagate_groups(params, t, groups, block_points, **static):
             t_g = jnp.concatenate([t_g, jnp.repeat(t_g[:, -1:], n_tb * tb - ntime, axis=1)], axis=1)
         where[np.arange(nsat) if idx is None else idx] = row0 + np.arange(n_g)
         call = partial(_sgp4_propagate_jit, **static, **kind)
-        if n_sb == n_tb == 1 and len(plans) == 1:
+        if one_call:
             out = call(p_g, t_g)
             break
         p_blocks, t_blocks = _split_blocks(p_g, t_g, sat_block=sb, time_block=tb)

@@ -552,7 +552,7 @@ def dspace(p, t, em, argpm, inclm, mm, nodem, nm, resonance: bool = True):
     (negative steps for t < 0), exactly like the reference restarted from epoch;
     because its step sequence is deterministic this equals the reference's cached
     restart. The state after n steps does not depend on t, so the steps run once
-    per satellite and direction (a loop of max |t| / 720 iterations on (sat, 1)
+    per satellite and direction (a loop of max |t| / 720 iterations on (2, sat, 1)
     arrays, keeping up to ``_RESONANCE_HISTORY`` states) and each (sat, time)
     element gathers its state; elements further from epoch continue in a
     per-element loop. Elements with irez == 0 never step. Measured on the
@@ -627,6 +627,11 @@ def dspace(p, t, em, argpm, inclm, mm, nodem, nm, resonance: bool = True):
         xnddt = jnp.where(sync, xnddt1, xnddt2) * xldot
         return xndt, xldot, xnddt
 
+    def advance(xli, xni, terms, dt):
+        """One Euler-Maclaurin step of ``dt`` minutes from (xli, xni) with their rate terms."""
+        xndt, xldot, xnddt = terms
+        return xli + xldot * dt + xndt * step2, xni + xndt * dt + xnddt * step2
+
     # The integrator's state after n steps depends on the satellite, n and the direction
     # only, not on t. So the steps run once per satellite and direction on (sat, 1)
     # chains, keeping every state and its rate terms (up to _RESONANCE_HISTORY steps),
@@ -653,8 +658,7 @@ def dspace(p, t, em, argpm, inclm, mm, nodem, nm, resonance: bool = True):
         (xli, xni), hist = c
         terms = dot_terms(xli, xni, jnp.asarray(i, t.dtype) * direction, p2, sync[None])
         hist = tuple(h.at[i].set(v) for h, v in zip(hist, (xli, xni, *terms)))
-        xndt, xldot, xnddt = terms
-        return (xli + xldot * direction + xndt * step2, xni + xndt * direction + xnddt * step2), hist
+        return advance(xli, xni, terms, direction), hist
 
     # States (xli, xni) and terms (xndt, xldot, xnddt) after 0..k_run steps, each (k_max + 1, 2, sat, 1).
     hist = tuple(jnp.zeros((k_max + 1,) + start[0].shape, t.dtype) for _ in range(5))
@@ -672,11 +676,9 @@ def dspace(p, t, em, argpm, inclm, mm, nodem, nm, resonance: bool = True):
 
         def body(state):
             xli, xni, atime = state
-            xndt, xldot, xnddt = dot_terms(xli, xni, atime)
             step = must_step(atime)
-            xli = jnp.where(step, xli + xldot * delt + xndt * step2, xli)
-            xni = jnp.where(step, xni + xndt * delt + xnddt * step2, xni)
-            return xli, xni, jnp.where(step, atime + delt, atime)
+            xli2, xni2 = advance(xli, xni, dot_terms(xli, xni, atime), delt)
+            return jnp.where(step, xli2, xli), jnp.where(step, xni2, xni), jnp.where(step, atime + delt, atime)
 
         state = lax.while_loop(lambda s: jnp.any(must_step(s[2])), body, (xli, xni, atime))
         return state + dot_terms(*state)

@@ -92,9 +92,10 @@ for dt in float64 float32; do
   step "sgp4_$dt" "$T_BENCH" "$PY" benchmarks/bench_sgp4.py --dtype "$dt" --workloads "${!work}" $SGP4_ARGS \
     --json "$OUT/sgp4_$dt.json"
 done
-# Coverage precision follows jax_enable_x64 (orbitjax turns it on unless ORBITJAX_ENABLE_X64=0).
+# Coverage precision follows jax_enable_x64: orbitjax's default is float64 on CPU and
+# float32 on GPUs (orbitjax.float64_by_default); both are forced here.
 # shellcheck disable=SC2086
-step coverage_float64 "$T_BENCH" "$PY" benchmarks/bench_coverage.py $COV_ARGS --json "$OUT/coverage_float64.json"
+step coverage_float64 "$T_BENCH" env ORBITJAX_ENABLE_X64=1 "$PY" benchmarks/bench_coverage.py $COV_ARGS --json "$OUT/coverage_float64.json"
 # shellcheck disable=SC2086
 step coverage_float32 "$T_BENCH" env ORBITJAX_ENABLE_X64=0 "$PY" benchmarks/bench_coverage.py $COV_ARGS \
   --json "$OUT/coverage_float32.json"

@@ -1,8 +1,11 @@
 """orbitjax: constellation coverage on GPU or CPU with JAX, xarray and NetCDF.
 
-Importing orbitjax turns on JAX's float64 support (``jax_enable_x64``): the
-kernels run in float64 on CPU. Set ``ORBITJAX_ENABLE_X64=0`` before importing
-to leave JAX's setting alone (e.g. for float32 GPU runs).
+Precision is a per-device default: importing orbitjax turns on JAX's float64
+support (``jax_enable_x64``), so the kernels run in float64, unless JAX will run on
+a GPU (a CUDA/ROCm plugin is installed and ``JAX_PLATFORMS`` does not pick the CPU):
+then it is left off and the kernels run in float32, within the error budget of
+docs/gpu.md. ``ORBITJAX_ENABLE_X64=1`` forces float64 anywhere, ``=0`` leaves
+JAX's setting alone (float32 unless the user enabled x64).
 
 The public names below are imported on first use, and JAX with them: ``import
 orbitjax`` and ``orbitjax --help`` do not import JAX (about 2 s). JAX is
@@ -33,9 +36,48 @@ def compilation_cache_dir() -> str | None:
     return _os.path.join(base, "orbitjax", "jax")
 
 
+_ACCELERATOR_PLUGINS = ("jax-cuda", "jax_cuda", "jax-rocm", "jax_rocm")
+
+
+def accelerator_expected() -> bool:
+    """Whether JAX will run on a GPU, judged without starting its backends.
+
+    ``JAX_PLATFORMS`` decides when set (its first entry); otherwise a CUDA or ROCm
+    plugin must be installed and ``CUDA_VISIBLE_DEVICES`` must not hide every GPU.
+    Starting the backends here would fix the platform before the user's own
+    ``jax.config`` calls.
+    """
+    platforms = _os.environ.get("JAX_PLATFORMS", "").strip().lower()
+    if platforms:
+        return platforms.split(",")[0].strip() not in ("cpu", "")
+    if _os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    from importlib import metadata  # noqa: PLC0415 (only when deciding the precision)
+
+    for dist in metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower()
+        if name.startswith(_ACCELERATOR_PLUGINS):
+            return True
+    return False
+
+
+def float64_by_default() -> bool:
+    """The per-device precision default: float64 on CPU, float32 on GPUs (see the module docstring)."""
+    value = _os.environ.get("ORBITJAX_ENABLE_X64", "auto").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    if value not in ("auto", ""):
+        import warnings  # noqa: PLC0415
+
+        warnings.warn(f"ORBITJAX_ENABLE_X64={value!r} is not 0, 1 or auto: using auto", stacklevel=2)
+    return not accelerator_expected()
+
+
 def _configure_jax(jax) -> None:
     """orbitjax's JAX settings, applied once JAX is imported."""
-    if _os.environ.get("ORBITJAX_ENABLE_X64", "1") != "0":
+    if float64_by_default():
         jax.config.update("jax_enable_x64", True)
     cache = compilation_cache_dir()
     if cache and not jax.config.jax_compilation_cache_dir:

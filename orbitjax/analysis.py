@@ -400,6 +400,22 @@ def _run_chunks(plan: _Plan, start: int, stop: int, state, timed, *, fraction, r
     timing_stats, failures = [], []  # per-chunk device counters, read once at the end
     n_t = times.size
     offset = start
+
+    def to_host(counts, frac, pos, use, n, lo, hi):
+        if raster is not None:
+            raster[lo:hi] = np.asarray(counts[:n])
+        if positions is not None:
+            positions[lo:hi] = np.asarray(pos[:n, :n_sat])
+        if usable is not None:
+            usable[lo:hi] = np.asarray(use[:n, :n_sat])
+        fraction[:, lo:hi] = np.asarray(frac[:, :n])
+        if bar is not None:
+            bar.update(n)
+
+    # Each chunk's outputs are read back after the next chunk is dispatched: the device
+    # (a GPU, or XLA's CPU threads) starts on chunk k + 1 while the host copies chunk k,
+    # instead of idling through the copy and the next dispatch. The states never leave it.
+    pending = None
     for start in range(offset, stop, steps):
         stop_c = min(start + steps, n_t)
         # Samples start - 1 .. start + steps + 1: sample start + steps ends the chunk's last
@@ -418,17 +434,11 @@ def _run_chunks(plan: _Plan, start: int, stop: int, state, timed, *, fraction, r
         # Counters stay on the device (no host round-trip per chunk); summed in int64 at the end.
         timing_stats.append(stats)
         failures.append(failed)
-        n = stop_c - start
-        lo, hi = start - offset, stop_c - offset
-        if raster is not None:
-            raster[lo:hi] = np.asarray(counts[:n])
-        if positions is not None:
-            positions[lo:hi] = np.asarray(pos[:n, :n_sat])
-        if usable is not None:
-            usable[lo:hi] = np.asarray(use[:n, :n_sat])
-        fraction[:, lo:hi] = np.asarray(frac[:, :n])
-        if bar is not None:
-            bar.update(n)
+        if pending is not None:
+            to_host(*pending)
+        pending = (counts, frac, pos, use, stop_c - start, start - offset, stop_c - offset)
+    if pending is not None:
+        to_host(*pending)
     return state, timed, timing_stats, failures
 
 

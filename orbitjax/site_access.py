@@ -212,8 +212,10 @@ def access_arrays(satellites, start, duration_s: float, sites: Sites, min_elevat
       n_iter: interpolated root-finding iterations per bracket.
       block_pair_samples: memory knob, see the module docstring.
     """
-    if not jax.config.jax_enable_x64:
-        raise ValueError("access needs float64 (jax_enable_x64; unset ORBITJAX_ENABLE_X64=0)")
+    if not jax.config.jax_enable_x64:  # float32 device default (GPUs): rise/set times need float64
+        with jax.enable_x64(True):
+            return access_arrays(satellites, start, duration_s, sites, min_elevation_deg, step_s=step_s,
+                                 n_iter=n_iter, block_pair_samples=block_pair_samples)
     n_sat, n_site = len(satellites), len(sites)
     start = np.datetime64(start, "ns")
     t_s = _sample_times(duration_s, step_s)

@@ -276,6 +276,49 @@ def test_jit_matches_eager(earth):
     np.testing.assert_array_equal(jitted, eager)
 
 
+def _scatter_dtypes(jaxpr):
+    """Operand dtypes of every scatter-add in a jaxpr (sub-jaxprs included)."""
+    found = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "scatter-add":
+            found.append(eqn.invars[0].aval.dtype)
+        for v in eqn.params.values():
+            for sub in v if isinstance(v, (tuple, list)) else (v,):
+                sub = getattr(sub, "jaxpr", sub)  # ClosedJaxpr -> Jaxpr
+                if hasattr(sub, "eqns"):
+                    found += _scatter_dtypes(sub)
+    return found
+
+
+@pytest.mark.parametrize("region", [False, True])
+def test_gpu_scatter_accumulates_in_int32_and_counts_agree(region, monkeypatch):
+    """On a GPU backend the int16 counts are scatter-added in int32 (XLA's GPU int16 scatter-add
+    is a compare-and-swap loop) and cast back: the counts and their int16 dtype are unchanged.
+    The backend is faked, so the int32 path runs (and is compared) on the CPU."""
+    from orbitjax.kernels import _scatter
+
+    grid = make_grid(3.0, region=(-30.0, 42.0, 21.0, 120.0)) if region else make_grid(3.0)
+    rng = np.random.default_rng(11)
+    r = jnp.asarray(random_sats(rng, 9, 3, alt_hi=2000.0))
+    masks = jnp.asarray(np.radians(rng.uniform(0, 30, 9)))
+    n_rows = rows_per_footprint(grid, float(footprint_lat_span(float(jnp.max(jnp.linalg.norm(r, axis=-1))), 0.0)))
+    def counts(r, masks):  # a new function each time: no trace cached under the other backend
+        return coverage_counts.__wrapped__(r, masks, grid=grid, n_rows=n_rows)
+
+    on_cpu = counts(r, masks)
+    assert _scatter_dtypes(jax.make_jaxpr(counts)(r, masks).jaxpr) == [jnp.int16]
+    monkeypatch.setattr(_scatter.jax, "default_backend", lambda: "gpu")
+
+    def counts(r, masks):  # noqa: F811
+        return coverage_counts.__wrapped__(r, masks, grid=grid, n_rows=n_rows)
+
+    assert _scatter_dtypes(jax.make_jaxpr(counts)(r, masks).jaxpr) == [jnp.int32]
+    on_gpu_path = counts(r, masks)
+    assert on_gpu_path.dtype == jnp.int16
+    np.testing.assert_array_equal(np.asarray(on_gpu_path), np.asarray(on_cpu))
+    assert np.asarray(on_cpu).any()
+
+
 def test_chunking_in_time_does_not_change_counts(earth):
     grid = make_grid(2.0, earth)
     rng = np.random.default_rng(5)

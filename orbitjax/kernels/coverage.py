@@ -77,6 +77,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._fusion import materialised
+from ._scatter import scatter_add_dtype
 from ._vmath import arccos, atan2, sincos
 from .earth import MEAN_RADIUS_KM, WGS84
 from .grid import Grid
@@ -471,6 +472,7 @@ def scatter_intervals(rows, start, n_cells, ok, payload, *, grid: Grid):
     n_lat, n_lon = grid.n_lat, grid.n_lon
     n_time = rows.shape[0]
     dtype = payload.dtype
+    payload = payload.astype(scatter_add_dtype(dtype))  # int32 on GPUs: no CAS loop (see _scatter)
     # Each interval's geometry once: fused, it was evaluated again for each of its two ends.
     rows, start, n_cells, ok = materialised(lambda: (rows, start, n_cells, ok), rows.ravel()[0])
     t_idx = jnp.arange(n_time, dtype=jnp.int32)[:, None, None]
@@ -480,8 +482,8 @@ def scatter_intervals(rows, start, n_cells, ok, payload, *, grid: Grid):
         size = n_time * n_lat * width
         idx = jnp.stack([jnp.where(ok, base + start, size), jnp.where(ok, base + start + n_cells, size)], -1).ravel()
         p = jnp.broadcast_to(payload[None, :, None], rows.shape)
-        diff = jnp.zeros(size, dtype).at[idx].add(jnp.stack([p, -p], axis=-1).ravel(), mode="drop")
-        return _cumsum_last(diff.reshape(n_time, n_lat, width))[..., :n_lon]
+        diff = jnp.zeros(size, payload.dtype).at[idx].add(jnp.stack([p, -p], axis=-1).ravel(), mode="drop")
+        return _cumsum_last(diff.reshape(n_time, n_lat, width))[..., :n_lon].astype(dtype)
     base = (t_idx * n_lat + rows) * (2 * n_lon)
     size = n_time * n_lat * 2 * n_lon
     idx_on = jnp.where(ok, base + start, size)
@@ -489,12 +491,13 @@ def scatter_intervals(rows, start, n_cells, ok, payload, *, grid: Grid):
     idx = jnp.stack([idx_on, idx_off], axis=-1).ravel()
     p = jnp.broadcast_to(payload[None, :, None], rows.shape)
     upd = jnp.stack([p, -p], axis=-1).ravel()
-    diff = jnp.zeros(size, dtype).at[idx].add(upd, mode="drop")
+    diff = jnp.zeros(size, payload.dtype).at[idx].add(upd, mode="drop")
     diff = diff.reshape(n_time, n_lat, 2, n_lon)
     # sums[j] = C[j] + C[j + n_lon] with C the cumulative sum over the doubled row;
     # folding first halves the scan: C[j + n] = sum(first half) + cumsum(second half)[j].
     first_half = diff[:, :, 0]
-    return _cumsum_last(first_half + diff[:, :, 1]) + jnp.sum(first_half, axis=-1, keepdims=True, dtype=dtype)
+    sums = _cumsum_last(first_half + diff[:, :, 1]) + jnp.sum(first_half, axis=-1, keepdims=True, dtype=diff.dtype)
+    return sums.astype(dtype)
 
 
 @partial(jax.jit, static_argnames=("grid", "n_rows", "radius_km", "count_dtype"))

@@ -52,6 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._fusion import materialised
+from ._scatter import scatter_add_dtype
 from ._vmath import sincos
 from .coverage import SWEPT_PATH_MARGIN_RAD, WGS84_A_KM, WGS84_E2, _cap_bound, _cumsum_last
 from .grid import Grid
@@ -625,10 +626,11 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         # (their hull, and how many passes it merges).
         at = jnp.where(live & (m_pk >= 0), e, m)  # out of range: dropped
         return (p_c.at[at].min(rise), q_c.at[at].max(sets),
-                n_c.at[at].add((rise < sets).astype(jnp.int8)))
+                n_c.at[at].add((rise < sets).astype(n_c.dtype)))
 
+    n_dtype = scatter_add_dtype(jnp.int8)  # int32 on GPUs: no CAS loop (see _scatter)
     p_, q_, n_pass = _over_list(near.reshape(-1), capacity, passes,
-                                (jnp.ones(m, dtype), jnp.zeros(m, dtype), jnp.zeros(m, jnp.int8)))
+                                (jnp.ones(m, dtype), jnp.zeros(m, dtype), jnp.zeros(m, n_dtype)))
     has_b = p_ < q_
     # A pass overlapping the coverage at either end extends it.
     lead_b = jnp.where(has_b & (p_ <= lead), jnp.maximum(lead, q_), lead)

@@ -728,7 +728,9 @@ def sgp4_propagate(
         chunks). Their memory is donated and the result written into it, which
         saves allocating and first touching ~60 bytes per satellite-epoch (25 % of
         a 3,236 x 1,440 LEO job on a 2-core VM). The arrays passed are deleted:
-        use the returned ones. Outside jit only.
+        use the returned ones. Outside jit only. While NumPy views of them
+        (``np.asarray``) are alive JAX cannot donate them: the result is then
+        written to new memory, with the same values.
 
     Returns:
       r_teme_km (sat, time, 3), v_teme_km_s (sat, time, 3), error_code (sat, time)

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 import orbitjax
-from orbitjax.analysis import SAT_BUCKET, _pad_sats, coverage, default_chunk_steps
+from orbitjax.analysis import _pad_sats, coverage, default_chunk_steps, padded_sat_count
 from orbitjax.kernels.coverage import coverage_counts, footprint_half_angle, rows_per_footprint
 from orbitjax.kernels.earth import MEAN_RADIUS_KM
 from orbitjax.kernels.frames import gmst82
@@ -65,7 +65,7 @@ def raw_counts_job(sats, times, grid):
     import jax.numpy as jnp
 
     model, epochs = make_model(sats)
-    n_pad = -len(sats) % SAT_BUCKET
+    n_pad = padded_sat_count(len(sats)) - len(sats)
     model, min_el = _pad_sats(model, jnp.asarray(np.radians(sats.min_elevation_deg))[None, :], n_pad)
     lam = float(footprint_half_angle(float(np.max(sats.a_km)), float(np.radians(sats.min_elevation_deg.min()))))
     n_rows = rows_per_footprint(grid, lam)

@@ -36,7 +36,7 @@ CONUS = (24.0, 50.0, -125.0, -66.0)
 
 def one(kind: str, steps: int, resolution: float, out: str, timing: str = "exact") -> None:
     import orbitjax
-    from orbitjax.analysis import SAT_BUCKET, default_chunk_steps
+    from orbitjax.analysis import default_chunk_steps, padded_sat_count
     from orbitjax.kernels.coverage import footprint_lat_span, rows_per_footprint
     from orbitjax.kernels.grid import make_grid
     from orbitjax.propagation import max_radius_km
@@ -46,7 +46,7 @@ def one(kind: str, steps: int, resolution: float, out: str, timing: str = "exact
     sats = sc.stages()[-1].satellites
     region = CONUS if kind == "regional" else None
     grid = make_grid(resolution, region=region)
-    n_pad = len(sats) + (-len(sats) % SAT_BUCKET)
+    n_pad = padded_sat_count(len(sats))
     lam = float(footprint_lat_span(max_radius_km(sats), np.radians(sats.min_elevation_deg.min())))
     exact = timing == "exact"
     chunk = default_chunk_steps(n_pad, rows_per_footprint(grid, lam), grid, 1, 8 if exact else 2, exact)

@@ -150,7 +150,7 @@ def estimate_run_memory(
     Raises:
       orbitjax.memory.MemoryLimitError (a ValueError) naming the knob that would fit.
     """
-    from .analysis import SAT_BUCKET, STORE_LIMIT_BYTES, default_chunk_steps  # noqa: PLC0415
+    from .analysis import STORE_LIMIT_BYTES, default_chunk_steps, padded_sat_count  # noqa: PLC0415
     from .constellation import Constellation  # noqa: PLC0415
     from .kernels.coverage import footprint_lat_span, rows_per_footprint  # noqa: PLC0415
     from .kernels.grid import make_grid  # noqa: PLC0415
@@ -177,7 +177,7 @@ def estimate_run_memory(
         r_max = float(np.nanmax(np.atleast_1d(max_radius_km(sats))))
         lam = float(footprint_lat_span(r_max, np.radians(el))) if np.isfinite(r_max) else np.pi
         n_rows = rows_per_footprint(grid, max(lam, 0.0))
-        n_pad = n_sat + (-n_sat % SAT_BUCKET)
+        n_pad = padded_sat_count(n_sat)
         exact = timing == "exact"
         steps = int(a.chunk_steps or default_chunk_steps(n_pad, n_rows, grid, n_masks, event_timing=exact))
         size = RunSize(n_sat=n_pad, n_times=n_t, resolution_deg=grid.resolution_deg, box=grid.box, n_masks=n_masks,

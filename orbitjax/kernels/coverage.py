@@ -331,13 +331,32 @@ def _intervals(rows, lo, hi, full_row, row_ok, grid: Grid):
     return cat(rows, rows), start, n_cells, cat(row_ok & (na > 0), row_ok & (nb > 0))
 
 
-def _centre_halfwidth(g, cos_w, grid: Grid):
-    """Fractional column of the footprint centre and the row half-width in columns (pi/res for a full row)."""
+def _halfwidth(cos_w, probe, grid: Grid):
+    """Each row's half-width in columns from its ``cos_w``, computed once into a buffer, with the
+    full and empty rows it encodes: (hw, full_row, nonempty).
+
+    ``hw`` is pi/res for a full row (cos_w <= -1), -1 for an empty one (cos_w > 1).
+    Through one buffer, not three: XLA:CPU fused the row geometry (square roots, a
+    quadratic root, arccos) into each of the interval's outputs (start, length, ok)
+    and evaluated it once for each (``_fusion.materialised``). ``probe``: any traced
+    integer scalar.
+    """
     res = np.radians(grid.resolution_deg)
-    full_row = cos_w <= -1.0
+    full = jnp.pi / res
+
+    def code():
+        hw = jnp.where(cos_w <= -1.0, jnp.pi, arccos(jnp.clip(cos_w, -1.0, 1.0))) / res
+        return jnp.where(cos_w > 1.0, -1.0, hw)
+
+    hw = materialised(code, probe)
+    return hw, hw >= full, hw >= 0.0
+
+
+def _centre_halfwidth(g, cos_w, probe, grid: Grid):
+    """Fractional column of the footprint centre, the row half-width in columns (pi/res for a
+    full row) and the full and non-empty rows (see :func:`_halfwidth`)."""
     xc = _column_coord(g["lon"], grid)[..., None]
-    hw = jnp.where(full_row, jnp.pi, arccos(jnp.clip(cos_w, -1.0, 1.0))) / res
-    return xc, hw, full_row
+    return (xc,) + _halfwidth(cos_w, probe, grid)
 
 
 def footprint_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int,
@@ -367,8 +386,8 @@ def footprint_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int
     cos_w = _row_cos_w(g, *trig, grid)
     if half_angle_rad is not None:
         cos_w = jnp.maximum(cos_w, _cone_cos_w(g, *trig, grid, radius_km, half_angle_rad))
-    xc, hw, full_row = _centre_halfwidth(g, cos_w, grid)
-    row_ok = g["visible"][..., None] & in_grid & (cos_w <= 1.0)
+    xc, hw, full_row, nonempty = _centre_halfwidth(g, cos_w, first.ravel()[0], grid)
+    row_ok = g["visible"][..., None] & in_grid & nonempty
     if usable is not None:
         row_ok = row_ok & usable[..., None]
     return _intervals(rows_c, xc - hw, xc + hw, full_row, row_ok, grid)
@@ -434,7 +453,6 @@ def swept_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int, ma
     rho = jnp.sqrt(rt[..., 0] ** 2 + rt[..., 1] ** 2)
     rm = jnp.sqrt(rho * rho + rt[..., 2] ** 2)
     half = atan2(jnp.sqrt(jnp.sum(dd * dd, axis=-1)), rm)  # psi / 2
-    res = np.radians(grid.resolution_deg)
     tilt = 0.0 if grid.earth_model == "sphere" else NORMAL_TILT_MAX_RAD
     phi = np.radians(grid.lat_deg)
     phi_c = phi if grid.earth_model == "sphere" else np.arctan((1.0 - WGS84_E2) * np.tan(phi))
@@ -453,10 +471,9 @@ def swept_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int, ma
     num = jnp.cos(lam)[..., None] - sp * ss
     den = cp * cs
     cos_w = jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), jnp.where(num <= 0, -2.0, 2.0))
-    full_row = cos_w <= -1.0
     xc = _column_coord(atan2(rt[..., 1], rt[..., 0]), grid)[..., None]
-    hw = jnp.where(full_row, jnp.pi, arccos(jnp.clip(cos_w, -1.0, 1.0))) / res
-    ok = ok_s[..., None] & in_grid & (cos_w <= 1.0)
+    hw, full_row, nonempty = _halfwidth(cos_w, first.ravel()[0], grid)
+    ok = ok_s[..., None] & in_grid & nonempty
     return _intervals(rows_c, xc - hw, xc + hw, full_row, ok, grid)
 
 

@@ -352,13 +352,6 @@ def _halfwidth(cos_w, probe, grid: Grid):
     return hw, hw >= full, hw >= 0.0
 
 
-def _centre_halfwidth(g, cos_w, probe, grid: Grid):
-    """Fractional column of the footprint centre, the row half-width in columns (pi/res for a
-    full row) and the full and non-empty rows (see :func:`_halfwidth`)."""
-    xc = _column_coord(g["lon"], grid)[..., None]
-    return (xc,) + _halfwidth(cos_w, probe, grid)
-
-
 def footprint_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int,
                         radius_km: float = MEAN_RADIUS_KM, half_angle_rad=None, usable=None):
     """Column interval of every footprint row: the geometry shared by all scatters.
@@ -386,7 +379,8 @@ def footprint_intervals(r_ecef_km, min_elevation_rad, *, grid: Grid, n_rows: int
     cos_w = _row_cos_w(g, *trig, grid)
     if half_angle_rad is not None:
         cos_w = jnp.maximum(cos_w, _cone_cos_w(g, *trig, grid, radius_km, half_angle_rad))
-    xc, hw, full_row, nonempty = _centre_halfwidth(g, cos_w, first.ravel()[0], grid)
+    xc = _column_coord(g["lon"], grid)[..., None]
+    hw, full_row, nonempty = _halfwidth(cos_w, first.ravel()[0], grid)
     row_ok = g["visible"][..., None] & in_grid & nonempty
     if usable is not None:
         row_ok = row_ok & usable[..., None]

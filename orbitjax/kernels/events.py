@@ -356,7 +356,7 @@ class StepTiming(NamedTuple):
 
 
 # Bits of the per-cell-step code byte in step_timing.
-_C0, _C1, _SETS1, _SETS2, _HAND, _BRIEF, _UNRES = range(7)
+_C0, _C1, _SETS1, _SETS2, _HAND, _BRIEF, _UNRES, _HAND11 = range(8)
 
 
 def _pack_bits(flags):
@@ -534,7 +534,8 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         unresolved = (c0 & (n0 > most)) | (c1 & (n1 > most)) | (brief & (n_s > most))
         bit = lambda flag, b: flag.astype(jnp.uint8) << b  # noqa: E731
         return (bit(c0, _C0) | bit(c1, _C1) | bit(change & (n_end == 1), _SETS1) | bit(change & (n_end == 2), _SETS2)
-                | bit(hand_over, _HAND) | bit(brief, _BRIEF) | bit(unresolved, _UNRES)).reshape(-1)
+                | bit(hand_over, _HAND) | bit(brief, _BRIEF) | bit(unresolved, _UNRES)
+                | bit(hand_over & (n0 == 1) & (n1 == 1), _HAND11)).reshape(-1)
 
     code = materialised(tests, pk[0, 0])
     has = lambda b: (code & (1 << b)) != 0  # noqa: E731
@@ -600,6 +601,15 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         return (lead_c.at[e].set(jnp.where(live, lead, lead_c[e])),
                 trail_c.at[e].set(jnp.where(live, trail, trail_c[e])))
 
+    def hand_overs_1(e, live, c):
+        """A hand-over from one satellite to another: the first's set and the second's rise (two
+        crossings, not the four slots of :func:`hand_overs`; most hand-overs of sparse stages)."""
+        lead_c, trail_c = c
+        k, cell = locate(e)
+        t = solve(jnp.stack([ids_at(k, cell)[:, 0], ids_at(k + 1, cell)[:, 0]], -1), k, cell)
+        return (lead_c.at[e].set(jnp.where(live, t[:, 0], lead_c[e])),
+                trail_c.at[e].set(jnp.where(live, t[:, 1], trail_c[e])))
+
     # Defaults: covered all step where covered at both ends; unresolved groups (three or
     # more all setting or all rising) put at mid-step.
     lead = jnp.where(c0, jnp.where(change, 0.5, 1.0), 0.0).astype(dtype)
@@ -607,7 +617,9 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
     lead, trail = _over_list(has(_SETS1), capacity, transitions(1), (lead, trail))
     if most == 2:
         lead, trail = _over_list(has(_SETS2), capacity, transitions(2), (lead, trail))
-    lead, trail = _over_list(hand_over, capacity, hand_overs, (lead, trail))
+    one_to_one = has(_HAND11)
+    lead, trail = _over_list(one_to_one, capacity, hand_overs_1, (lead, trail))
+    lead, trail = _over_list(hand_over & ~one_to_one, capacity, hand_overs, (lead, trail))
 
     # Passes between the samples: residual satellites in view at neither end. A cheap exact
     # filter first (the satellite's direction must come within the footprint bound of the

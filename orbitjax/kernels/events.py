@@ -704,25 +704,32 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
     n_dtype = scatter_add_dtype(jnp.int8)  # int32 on GPUs: no CAS loop (see _scatter)
     p_, q_, n_pass = _over_list(hopeful, capacity, passes,
                                 (jnp.ones(m, dtype), jnp.zeros(m, dtype), jnp.zeros(m, n_dtype)))
-    has_b = p_ < q_
-    # A pass overlapping the coverage at either end extends it.
-    lead_b = jnp.where(has_b & (p_ <= lead), jnp.maximum(lead, q_), lead)
-    trail_b = jnp.where(has_b & (q_ >= trail), jnp.minimum(trail, p_), trail)
-    consumed = has_b & ((p_ <= lead) | (q_ >= trail))
-    lead_all, trail_all = lead_b.astype(dtype), trail_b.astype(dtype)
-    p_all = jnp.where(consumed, 1.0, p_).astype(dtype)
-    q_all = jnp.where(consumed, 0.0, q_).astype(dtype)
-    two_apart = n_pass == 2  # two passes merged into their hull
-    approx = need & (has(_UNRES) | two_apart)
-    if valid is not None:
-        counted = jnp.repeat(valid, n_cells)
-        need, approx = need & counted, approx & counted
-    n_need = jnp.sum(need, dtype=jnp.int32)
+    counted = jnp.ones(m, bool) if valid is None else jnp.repeat(valid, n_cells)
+
+    def merge(e, live, c):
+        """A pass overlapping the coverage at either end of its step extends that coverage;
+        one strictly inside stays a pass. Only the cell-steps that may hold one."""
+        lead_c, trail_c, p_c, q_c, n_two = c
+        p, q, x, a = p_c[e], q_c[e], lead_c[e], trail_c[e]
+        has_b = p < q
+        consumed = has_b & ((p <= x) | (q >= a))
+        at = jnp.where(live, e, m)  # idle lanes: dropped
+        # Two passes merged into their hull: approximated (the rest of n_approx is dense below).
+        two = live & (n_pass[e] == 2) & need[e] & ~has(_UNRES)[e] & counted[e]
+        return (lead_c.at[at].set(jnp.where(has_b & (p <= x), jnp.maximum(x, q), x)),
+                trail_c.at[at].set(jnp.where(has_b & (q >= a), jnp.minimum(a, p), a)),
+                p_c.at[at].set(jnp.where(consumed, 1.0, p)), q_c.at[at].set(jnp.where(consumed, 0.0, q)),
+                n_two + jnp.sum(two, dtype=jnp.int32))
+
+    lead_all, trail_all, p_all, q_all, n_two = _over_list(hopeful.reshape(m, 2).any(-1), capacity, merge,
+                                                          (lead, trail, p_, q_, jnp.int32(0)))
+    n_need = jnp.sum(need & counted, dtype=jnp.int32)
+    n_approx = jnp.sum(need & has(_UNRES) & counted, dtype=jnp.int32) + n_two
     return StepTiming(
         lead_end=lead_all.reshape(n_t, n_lat, n_lon),
         trail_start=trail_all.reshape(n_t, n_lat, n_lon),
         brief_start=p_all.reshape(n_t, n_lat, n_lon),
         brief_end=q_all.reshape(n_t, n_lat, n_lon),
         n_listed=n_need,
-        n_approx=jnp.sum(approx, dtype=jnp.int32),
+        n_approx=n_approx,
     )

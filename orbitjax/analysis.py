@@ -224,6 +224,42 @@ def _footprint_rows(r_max_km: float, min_mask_deg: float, grid: Grid, step_s: fl
     return n_rows, n_rows_swept, step_angle
 
 
+BAND_STEP_DEG = 5.0
+"""A latitude band's edges are rounded out to multiples of this: few distinct grids (compiles)."""
+MAX_BAND_DEG = 75.0
+"""Bands reaching this far use the globe (they would save under a sixth of the rows)."""
+
+
+def _reach_band(satellites, deep: bool, min_mask_deg: float, grid: Grid, radius_km: float) -> float | None:
+    """Latitude (deg) that no footprint reaches beyond, rounded up to :data:`BAND_STEP_DEG`; None: the globe.
+
+    A satellite's geocentric latitude never exceeds its inclination ``i`` (``180 - i``
+    retrograde) in the Earth-fixed frame (the Earth rotates about the orbit frame's z
+    axis); SGP4's osculating inclination differs from the mean by short-period terms
+    below 0.1 deg (0.5 deg allowed). Grid latitudes a footprint touches lie within
+    :func:`~orbitjax.kernels.coverage.footprint_lat_span` of that. Deep-space orbits
+    (lunar-solar terms move the inclination) and bands to :data:`MAX_BAND_DEG` or more use the globe.
+    """
+    if deep:
+        return None
+    if isinstance(satellites, Constellation):
+        inc, slack = np.asarray(satellites.inc_deg, np.float64), 0.0
+    else:
+        inc, slack = np.degrees(np.asarray(satellites.inclo_rad, np.float64)), 0.5
+    if inc.size == 0 or not np.all(np.isfinite(inc)):
+        return None
+    top = float(np.max(np.minimum(inc, 180.0 - inc))) + slack
+    span = float(footprint_lat_span(max_radius_km(satellites), np.radians(min_mask_deg), grid.earth_model,
+                                    radius_km))
+    if not np.isfinite(span):
+        return None
+    reach = top + max(np.degrees(span), 0.0)  # no row centre beyond it is ever covered
+    band = BAND_STEP_DEG * np.ceil(reach / BAND_STEP_DEG)
+    if band >= MAX_BAND_DEG or (band / grid.resolution_deg) % 1:
+        return None
+    return float(band)
+
+
 def _extended_times(times, step_s: float):
     """(time + 3,) datetime64: the samples, the window end (one step after the last sample),
     which closes the last step, and one more sample at each side for the interpolation
@@ -288,6 +324,10 @@ def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elev
 
     model, epochs = make_model(satellites, reference=times[0])
     deep = deep_space_needed(model)
+    globe = grid
+    if region is None:  # compute only the latitude band the footprints can reach
+        band = _reach_band(satellites, deep, masks.min(), grid, radius_km)
+        grid = grid if band is None else make_grid(resolution_deg, earth_model, region=(-band, band, -180.0, 180.0))
     n_pad = padded_sat_count(n_sat) - n_sat
     n_rows, n_rows_swept, step_angle = _footprint_rows(max_radius_km(satellites), masks.min(), grid, step_s, radius_km)
     n_masks = masks.shape[0]
@@ -303,7 +343,7 @@ def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elev
     offset_s = jnp.pad(jnp.asarray(time_offsets(epochs, times[0])), (0, n_pad))
     t_all, gmst_all = _extended_samples(times, step_s)
     row_area = grid.cell_area_fraction()
-    if grid.is_global:  # cell areas as fractions of the globe sum to 1
+    if region is None:  # cell areas as fractions of the globe (a band's rows sum to its share)
         area = row_area
     elif inside is None:  # a box: rows weigh their share of its area
         area = row_area / (row_area.sum() * grid.n_lon)
@@ -330,7 +370,7 @@ def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elev
         min_el=np.asarray(min_el), real=np.asarray(real), radius_km=float(radius_km), earth_model=earth_model,
         x64=bool(jax.config.jax_enable_x64), limits=limits, sun=None if sun is None else np.asarray(sun),
         inside=inside, region_attrs=region_attrs, limit_attrs=limit_attrs, half_angle_deg=half_angle_deg,
-        gateway_names=None if gw is None else tuple(gw.name),
+        gateway_names=None if gw is None else tuple(gw.name), globe=globe,
     )
 
 
@@ -382,6 +422,15 @@ class _Plan:
     limit_attrs: dict
     half_angle_deg: np.ndarray | None
     gateway_names: tuple | None
+    globe: Grid  # the output grid: ``grid`` itself, or the globe around a latitude band
+
+    @property
+    def band_rows(self) -> tuple[int, int] | None:
+        """(first, last + 1) rows of the output grid that ``grid`` computes; None when they are all."""
+        if self.grid == self.globe:
+            return None
+        first = int(round((self.grid.south_deg - self.globe.south_deg) / self.grid.resolution_deg))
+        return first, first + self.grid.n_lat
 
     @property
     def n_t(self) -> int:
@@ -603,15 +652,48 @@ def _several_devices(devices) -> bool:
     return len(devices) > 1
 
 
+def _to_globe(rows: tuple[int, int], n_lat: int, state, timed, raster):
+    """States and raster of a latitude band, extended to every row of the globe.
+
+    The rows outside ``rows`` are never covered: their states are those the folds give
+    a cell that sees nothing (every sample one gap: :func:`merit_init` folded
+    ``n_samples`` times, :func:`timed_init` folded over ``elapsed_s``), their counts 0.
+    """
+    first, stop = rows
+
+    def pad(x, fill):
+        x = np.asarray(x)
+        width = [(0, 0)] * x.ndim
+        width[-2] = (first, n_lat - stop)
+        return np.pad(x, width, constant_values=np.asarray(fill, x.dtype))
+
+    n = int(np.asarray(state.n_samples))
+    never = {"n_covered": 0, "n_covered_n": 0, "sum_counts": 0, "min_counts": 0, "max_counts": 0, "gap_run": n,
+             "cover_run": 0, "gap_count": 1, "gap_sq_sum": n * n, "max_gap": n, "max_cover": 0,
+             "first_covered": -1, "first_uncovered": 0}
+    state = state._replace(**{k: pad(getattr(state, k), v) for k, v in never.items()})
+    if timed is not None:
+        elapsed = float(np.asarray(timed.elapsed_s))
+        never = {"covered_s": 0.0, "open_gap_s": elapsed, "open_cover_s": 0.0, "gap_count": 0, "gap_sq_sum_s2": 0.0,
+                 "max_gap_s": 0.0, "max_cover_s": 0.0, "first_covered_s": -1.0, "lead_gap_s": -1.0,
+                 "lead_cover_s": 0.0}
+        timed = timed._replace(**{k: pad(getattr(timed, k), v) for k, v in never.items()})
+    if raster is not None:
+        raster = pad(raster, 0)
+    return state, timed, raster
+
+
 def _dataset(plan: _Plan, satellites, state, timed, fraction, raster, positions, timing_stats, n_failed, attrs,
              usable=None):
     """The coverage Dataset from the final states, the per-step arrays and the counters (host side).
 
     ``usable`` (time, sat) bool: the gateway usability rows (with gateways only).
     """
-    merit_config, sweep, grid, exact = plan.merit_config, plan.sweep, plan.grid, plan.timing == "exact"
+    merit_config, sweep, grid, exact = plan.merit_config, plan.sweep, plan.globe, plan.timing == "exact"
     earth_model, radius_km, timing, step_s = plan.earth_model, plan.radius_km, plan.timing, plan.step_s
     times, per_sat, n_sat = plan.times, plan.per_sat, plan.n_sat
+    if plan.band_rows is not None:
+        state, timed, raster = _to_globe(plan.band_rows, grid.n_lat, state, timed, raster)
     figures = {k: np.asarray(v) for k, v in merit_finalize(state, merit_config).items()}
     if exact:
         figures.update({k: np.asarray(v) for k, v in timed_finalize(timed).items()})

@@ -8,6 +8,12 @@ states is a partial summary that merges exactly with its neighbours
 or Dask workers by :mod:`orbitjax.blocks`; the sequential loop stays the default. All chunks have the same static shape (the last one is
 padded and its padding masked), so each stage compiles once.
 
+On a global grid the kernels see only the latitude band the footprints can reach
+(:func:`_reach_band`: the largest inclination plus the footprint's latitude span,
+rounded out to 5 deg; Kuiper's 51.9 deg shells: 60 S to 60 N, two thirds of the
+rows); the rows beyond it get the states of a never-covered cell, so the output
+is the same, value for value, as a run over every row.
+
 Peak memory (device): the chunk's (time, sat, rows) footprint intervals and its
 (time, lat, 2 lon) int16 difference array -- about 2 MB per time step for the full
 Kuiper constellation at 1 deg -- plus the figures-of-merit state (68 bytes per cell

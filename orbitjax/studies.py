@@ -47,7 +47,8 @@ import numpy as np
 
 from . import analysis
 from .analysis import (
-    DEFAULT_N_ASSETS, EVENT_BATCH, _check_times, _extended_samples, _footprint_rows, _progress,
+    DEFAULT_N_ASSETS, EVENT_BATCH, _check_times, _extended_samples, _footprint_rows, _progress, _reach_band,
+    _to_globe,
     default_chunk_steps,
 )
 from .catalog import Satellites
@@ -218,13 +219,18 @@ def _setup(times, step_s, resolution_deg, earth_model, timing, radius_km, n_asse
     return _Setup(times, step_s, grid, timing, float(radius_km), cfg, t_all, gmst_all, chunk_steps)
 
 
-def _run_batch(su: _Setup, model, offset_s, min_el_rad, real, r_max_km: float, min_mask_deg: float):
+def _run_batch(su: _Setup, model, offset_s, min_el_rad, real, r_max_km: float, min_mask_deg: float, band=None):
     """Cell figures of B designs: model leaves (B, S, ...), offset_s/min_el_rad/real (B, S).
 
     Returns a dict of (B, lat, lon) arrays (``percent_time_covered_n``: (B, n_assets, lat, lon))
     and the per-design (B,) count of failed (NaN) satellite-steps among the real satellites.
     """
-    grid, cfg = su.grid, su.merit_config
+    cfg = su.merit_config
+    # A latitude band (as coverage(): analysis._reach_band) when every design's footprints stay in it.
+    grid = su.grid if band is None else make_grid(su.grid.resolution_deg, su.grid.earth_model,
+                                                  region=(-band, band, -180.0, 180.0))
+    rows = None if band is None else (int(round((90.0 - band) / grid.resolution_deg)),
+                                      int(round((90.0 + band) / grid.resolution_deg)))
     b, s = real.shape
     exact = su.timing == "exact"
     n_rows, n_rows_swept, step_angle = _footprint_rows(r_max_km, min_mask_deg, grid, su.step_s, su.radius_km)
@@ -253,9 +259,13 @@ def _run_batch(su: _Setup, model, offset_s, min_el_rad, real, r_max_km: float, m
     # arithmetic, so the figures match to the bit (a vmapped finalize differs in the last ulp).
     per_design = []
     for i in range(b):
-        figs = merit_finalize(jax.tree_util.tree_map(lambda x: x[i], state), cfg)
+        state_i = jax.tree_util.tree_map(lambda x: x[i], state)
+        timed_i = jax.tree_util.tree_map(lambda x: x[i], timed) if exact else None
+        if rows is not None:
+            state_i, timed_i, _ = _to_globe(rows, su.grid.n_lat, state_i, timed_i, None)
+        figs = merit_finalize(state_i, cfg)
         if exact:
-            figs.update(timed_finalize(jax.tree_util.tree_map(lambda x: x[i], timed)))
+            figs.update(timed_finalize(timed_i))
         per_design.append({k: np.asarray(v[:, 0] if k == "percent_time_covered_n" else v[0]) for k, v in figs.items()})
     figures = {k: np.stack([f[k] for f in per_design]) for k in per_design[0]}
     return figures, np.sum(np.asarray(jnp.stack(failed)), axis=0)
@@ -355,8 +365,18 @@ def design_figures(cells: dict[str, np.ndarray], area_weight: np.ndarray, lat_de
 # ---------------------------------------------------------------- public API
 
 
-def _evaluate(su: _Setup, designs, batch_size: int, progress, desc: str):
-    """Cell figures of every design (list of (model, offset, masks, r_max_km)), in input order."""
+def _study_band(su: _Setup, designs, items) -> float | None:
+    """The latitude band (deg) of :func:`orbitjax.analysis._reach_band` that holds every design; None: the globe."""
+    if not su.grid.is_global:
+        return None
+    bands = [_reach_band(d, deep_space_needed(model), float(masks.min()), su.grid, su.radius_km)
+             for d, (model, _, masks, _) in zip(designs, items)]
+    return None if any(b is None for b in bands) else max(bands)
+
+
+def _evaluate(su: _Setup, designs, batch_size: int, progress, desc: str, band=None):
+    """Cell figures of every design (list of (model, offset, masks, r_max_km)), in input order; ``band``:
+    the latitude (deg) every design's footprints stay within (see :func:`_study_band`), or None."""
     n = len(designs)
     order = sorted(range(n), key=lambda i: bucket_size(designs[i][2].shape[0]))
     results: list = [None] * n
@@ -373,7 +393,7 @@ def _evaluate(su: _Setup, designs, batch_size: int, progress, desc: str):
         for s_pad, idx in batches:
             b = min(batch_size, n)
             model, off, masks, real = _stack_batch([designs[i][:3] for i in idx], s_pad, b)
-            figs, fail = _run_batch(su, model, off, masks, real, r_max, m_min)
+            figs, fail = _run_batch(su, model, off, masks, real, r_max, m_min, band)
             for j, i in enumerate(idx):
                 results[i] = {k: v[j] for k, v in figs.items()}
                 failed[i] = fail[j]
@@ -454,7 +474,8 @@ def study(
     for d in designs:
         model, off, masks = _design_arrays(d, ref, min_elevation_deg)
         items.append((model, off, masks, max_radius_km(d)))
-    cells, failed = _evaluate(su, items, int(batch_size), progress, f"{len(items)} designs")
+    cells, failed = _evaluate(su, items, int(batch_size), progress, f"{len(items)} designs",
+                              _study_band(su, designs, items))
     figs = design_figures(cells, su.grid.cell_area_fraction(), su.grid.lat_deg, band_deg, latitude_profiles)
     from .io.study_dataset import study_dataset  # noqa: PLC0415
 
@@ -561,7 +582,8 @@ def failure_study(
     items = [(model, off, masks, r_max)]
     for d in dead:
         items.append((_nan_satellites(model, jnp.asarray(d)), off, masks, r_max))
-    cells, failed = _evaluate(su, items, int(batch_size), progress, f"{n_draws} draws")
+    cells, failed = _evaluate(su, items, int(batch_size), progress, f"{n_draws} draws",
+                              _study_band(su, [constellation], items[:1]))
     figs = design_figures(cells, su.grid.cell_area_fraction(), su.grid.lat_deg, band_deg)
     from .io.study_dataset import failure_dataset  # noqa: PLC0415
 

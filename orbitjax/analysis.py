@@ -430,6 +430,18 @@ class _Plan:
     gateway_names: tuple | None
     globe: Grid  # the output grid: ``grid`` itself, or the globe around a latitude band
 
+    def new_raster(self, n: int):
+        """(whole, rows): an int16 raster of ``n`` steps over the output grid, and the view of it the
+        chunks write (the band's rows; the rows beyond it stay 0). None, None without a raster."""
+        if not self.save_raster:
+            return None, None
+        rows = self.band_rows
+        if rows is None:
+            whole = np.empty((n, self.grid.n_lat, self.grid.n_lon), np.int16)
+            return whole, whole
+        whole = np.zeros((n, self.globe.n_lat, self.globe.n_lon), np.int16)
+        return whole, whole[:, rows[0]:rows[1]]
+
     @property
     def band_rows(self) -> tuple[int, int] | None:
         """(first, last + 1) rows of the output grid that ``grid`` computes; None when they are all."""
@@ -634,8 +646,8 @@ def coverage(
         return coverage_blocks(plan, satellites, client=client, devices=devices, block_steps=block_steps,
                                progress=progress, attrs=attrs)
     state, timed = plan.init_states()
-    n_t, n_sat, grid = plan.n_t, plan.n_sat, plan.grid
-    raster = np.empty((n_t, grid.n_lat, grid.n_lon), np.int16) if plan.save_raster else None
+    n_t, n_sat = plan.n_t, plan.n_sat
+    whole, raster = plan.new_raster(n_t)
     positions = np.empty((n_t, n_sat, 3), np.float32) if plan.save_positions else None
     usable = np.empty((n_t, n_sat), bool) if plan.gateway_names is not None else None
     fraction = np.empty((plan.masks.shape[0], n_t))
@@ -645,7 +657,7 @@ def coverage(
                                                            bar=bar)
     timing_stats = np.sum(np.asarray(jnp.stack(timing_stats), np.int64), axis=0)
     n_failed = int(np.sum(np.asarray(jnp.stack(failures), np.int64)))
-    return _dataset(plan, satellites, state, timed, fraction, raster, positions, timing_stats, n_failed, attrs,
+    return _dataset(plan, satellites, state, timed, fraction, whole, positions, timing_stats, n_failed, attrs,
                     usable=usable)
 
 
@@ -684,8 +696,13 @@ def _to_globe(rows: tuple[int, int], n_lat: int, state, timed, raster):
                  "max_gap_s": 0.0, "max_cover_s": 0.0, "first_covered_s": -1.0, "lead_gap_s": -1.0,
                  "lead_cover_s": 0.0}
         timed = timed._replace(**{k: pad(getattr(timed, k), v) for k, v in never.items()})
-    if raster is not None:
-        raster = pad(raster, 0)
+    if raster is not None and raster.shape[-2] != n_lat:  # the in-memory paths allocate it whole (new_raster)
+        if hasattr(raster, "dask"):  # a lazy raster of the block path stays lazy
+            import dask.array as da  # noqa: PLC0415
+
+            raster = da.pad(raster, ((0, 0), (first, n_lat - stop), (0, 0)), mode="constant", constant_values=0)
+        else:
+            raster = pad(raster, 0)
     return state, timed, raster
 
 

@@ -374,8 +374,8 @@ def coverage_blocks(plan: _Plan, satellites, *, client=None, devices=None, block
                     attrs=None):
     """:func:`orbitjax.coverage` by blocks (in memory): on a Dask cluster or over several local devices."""
     ranges = block_ranges(plan, block_steps)
-    n_t, n_sat, grid = plan.n_t, plan.n_sat, plan.grid
-    raster = np.empty((n_t, grid.n_lat, grid.n_lon), np.int16) if plan.save_raster else None
+    n_t, n_sat = plan.n_t, plan.n_sat
+    whole, raster = plan.new_raster(n_t)
     positions = np.empty((n_t, n_sat, 3), np.float32) if plan.save_positions else None
     usable = np.empty((n_t, n_sat), bool) if plan.gateway_names is not None else None
     fraction = np.empty((plan.masks.shape[0], n_t))
@@ -403,7 +403,7 @@ def coverage_blocks(plan: _Plan, satellites, *, client=None, devices=None, block
                 reducer.add(r.index, r.summary)
             bar.update(r.stop - r.start)
         state, timed = reducer.result() if tree is None else tree.result()
-    return _dataset(plan, satellites, state, timed, fraction, raster, positions, stats, failed, attrs,
+    return _dataset(plan, satellites, state, timed, fraction, whole, positions, stats, failed, attrs,
                     usable=usable)
 
 

@@ -678,7 +678,7 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         The margin over a step is unimodal (the peak search below assumes it too) and
         negative at both samples (the satellite is in view at neither): falling at the
         start or rising at the end puts its maximum on that sample, below the mask. Two
-        margin evaluations here save the peak search and two root solves for the ~90 %
+        margin evaluations here save the peak search and two root solves for the ~80 %
         of near-arc candidates that pass no closer than the samples.
         """
         _, pos, (pt, nm), se = slot_track(f)

@@ -236,7 +236,8 @@ MAX_BAND_DEG = 75.0
 """Bands reaching this far use the globe (they would save under a sixth of the rows)."""
 
 
-def _reach_band(satellites, deep: bool, min_mask_deg: float, grid: Grid, radius_km: float) -> float | None:
+def _reach_band(satellites, deep: bool, r_max_km: float, min_mask_deg: float, grid: Grid,
+                radius_km: float) -> float | None:
     """Latitude (deg) that no footprint reaches beyond, rounded up to :data:`BAND_STEP_DEG`; None: the globe.
 
     A satellite's geocentric latitude never exceeds its inclination ``i`` (``180 - i``
@@ -255,8 +256,7 @@ def _reach_band(satellites, deep: bool, min_mask_deg: float, grid: Grid, radius_
     if inc.size == 0 or not np.all(np.isfinite(inc)):
         return None
     top = float(np.max(np.minimum(inc, 180.0 - inc))) + slack
-    span = float(footprint_lat_span(max_radius_km(satellites), np.radians(min_mask_deg), grid.earth_model,
-                                    radius_km))
+    span = float(footprint_lat_span(r_max_km, np.radians(min_mask_deg), grid.earth_model, radius_km))
     if not np.isfinite(span):
         return None
     reach = top + max(np.degrees(span), 0.0)  # no row centre beyond it is ever covered
@@ -264,6 +264,21 @@ def _reach_band(satellites, deep: bool, min_mask_deg: float, grid: Grid, radius_
     if band >= MAX_BAND_DEG or (band / grid.resolution_deg) % 1:
         return None
     return float(band)
+
+
+def _band_grid(globe: Grid, band: float | None) -> Grid:
+    """The grid of the rows from ``-band`` to ``band`` deg of ``globe`` (``globe`` itself for None)."""
+    if band is None:
+        return globe
+    return make_grid(globe.resolution_deg, globe.earth_model, region=(-band, band, -180.0, 180.0))
+
+
+def _band_rows(globe: Grid, grid: Grid) -> tuple[int, int] | None:
+    """(first, last + 1): the rows of ``globe`` that ``grid`` (from :func:`_band_grid`) holds; None: all."""
+    if grid == globe:
+        return None
+    first = int(round((grid.south_deg - globe.south_deg) / grid.resolution_deg))
+    return first, first + grid.n_lat
 
 
 def _extended_times(times, step_s: float):
@@ -330,12 +345,12 @@ def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elev
 
     model, epochs = make_model(satellites, reference=times[0])
     deep = deep_space_needed(model)
+    r_max = max_radius_km(satellites)
     globe = grid
     if region is None:  # compute only the latitude band the footprints can reach
-        band = _reach_band(satellites, deep, masks.min(), grid, radius_km)
-        grid = grid if band is None else make_grid(resolution_deg, earth_model, region=(-band, band, -180.0, 180.0))
+        grid = _band_grid(globe, _reach_band(satellites, deep, r_max, masks.min(), grid, radius_km))
     n_pad = padded_sat_count(n_sat) - n_sat
-    n_rows, n_rows_swept, step_angle = _footprint_rows(max_radius_km(satellites), masks.min(), grid, step_s, radius_km)
+    n_rows, n_rows_swept, step_angle = _footprint_rows(r_max, masks.min(), grid, step_s, radius_km)
     n_masks = masks.shape[0]
     exact = timing == "exact"
     # Fields sized for the real satellites (the padding is never in view) but shared by the
@@ -445,10 +460,7 @@ class _Plan:
     @property
     def band_rows(self) -> tuple[int, int] | None:
         """(first, last + 1) rows of the output grid that ``grid`` computes; None when they are all."""
-        if self.grid == self.globe:
-            return None
-        first = int(round((self.grid.south_deg - self.globe.south_deg) / self.grid.resolution_deg))
-        return first, first + self.grid.n_lat
+        return _band_rows(self.globe, self.grid)
 
     @property
     def n_t(self) -> int:
@@ -696,13 +708,12 @@ def _to_globe(rows: tuple[int, int], n_lat: int, state, timed, raster):
                  "max_gap_s": 0.0, "max_cover_s": 0.0, "first_covered_s": -1.0, "lead_gap_s": -1.0,
                  "lead_cover_s": 0.0}
         timed = timed._replace(**{k: pad(getattr(timed, k), v) for k, v in never.items()})
-    if raster is not None and raster.shape[-2] != n_lat:  # the in-memory paths allocate it whole (new_raster)
-        if hasattr(raster, "dask"):  # a lazy raster of the block path stays lazy
-            import dask.array as da  # noqa: PLC0415
+    # The in-memory paths allocate the raster whole (_Plan.new_raster); only the block path's lazy
+    # (dask) raster arrives with the band's rows, and is padded lazily.
+    if raster is not None and raster.shape[-2] != n_lat:
+        import dask.array as da  # noqa: PLC0415
 
-            raster = da.pad(raster, ((0, 0), (first, n_lat - stop), (0, 0)), mode="constant", constant_values=0)
-        else:
-            raster = pad(raster, 0)
+        raster = da.pad(raster, ((0, 0), (first, n_lat - stop), (0, 0)), mode="constant", constant_values=0)
     return state, timed, raster
 
 

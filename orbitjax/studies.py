@@ -47,8 +47,8 @@ import numpy as np
 
 from . import analysis
 from .analysis import (
-    DEFAULT_N_ASSETS, EVENT_BATCH, _check_times, _extended_samples, _footprint_rows, _progress, _reach_band,
-    _to_globe,
+    DEFAULT_N_ASSETS, EVENT_BATCH, _band_grid, _band_rows, _check_times, _extended_samples, _footprint_rows,
+    _progress, _reach_band, _to_globe,
     default_chunk_steps,
 )
 from .catalog import Satellites
@@ -227,10 +227,8 @@ def _run_batch(su: _Setup, model, offset_s, min_el_rad, real, r_max_km: float, m
     """
     cfg = su.merit_config
     # A latitude band (as coverage(): analysis._reach_band) when every design's footprints stay in it.
-    grid = su.grid if band is None else make_grid(su.grid.resolution_deg, su.grid.earth_model,
-                                                  region=(-band, band, -180.0, 180.0))
-    rows = None if band is None else (int(round((90.0 - band) / grid.resolution_deg)),
-                                      int(round((90.0 + band) / grid.resolution_deg)))
+    grid = _band_grid(su.grid, band)
+    rows = _band_rows(su.grid, grid)
     b, s = real.shape
     exact = su.timing == "exact"
     n_rows, n_rows_swept, step_angle = _footprint_rows(r_max_km, min_mask_deg, grid, su.step_s, su.radius_km)
@@ -369,8 +367,8 @@ def _study_band(su: _Setup, designs, items) -> float | None:
     """The latitude band (deg) of :func:`orbitjax.analysis._reach_band` that holds every design; None: the globe."""
     if not su.grid.is_global:
         return None
-    bands = [_reach_band(d, deep_space_needed(model), float(masks.min()), su.grid, su.radius_km)
-             for d, (model, _, masks, _) in zip(designs, items)]
+    bands = [_reach_band(d, deep_space_needed(model), r_max, float(masks.min()), su.grid, su.radius_km)
+             for d, (model, _, masks, r_max) in zip(designs, items)]
     return None if any(b is None for b in bands) else max(bands)
 
 

@@ -19,6 +19,7 @@ import orbitjax as oj
 import orbitjax.analysis as analysis
 from orbitjax.analysis import _plan, _reach_band
 from orbitjax.kernels.grid import make_grid
+from orbitjax.propagation import max_radius_km
 from orbitjax.scenario import bundled_data_dir
 
 TIMES = np.arange(np.datetime64("2025-01-01T00:00"), np.datetime64("2025-01-01T01:00"), np.timedelta64(60, "s"))
@@ -52,13 +53,14 @@ def test_band_run_equals_the_run_over_every_row(monkeypatch):
 def test_reach_band_follows_inclination_footprint_and_orbit_type():
     grid = make_grid(1.0)
     shell = _shell(51.9)
-    assert _reach_band(shell, False, 35.0, grid, 6371.0088) == 60.0
+    R_MAX = max_radius_km(shell)  # noqa: N806 (every shell here flies at 630 km)
+    assert _reach_band(shell, False, R_MAX, 35.0, grid, 6371.0088) == 60.0
     # Retrograde: the latitude bound is 180 - i.
-    assert _reach_band(_shell(180.0 - 51.9), False, 35.0, grid, 6371.0088) == 60.0
+    assert _reach_band(_shell(180.0 - 51.9), False, R_MAX, 35.0, grid, 6371.0088) == 60.0
     # A lower mask widens the footprint past the next 5 deg step; polar orbits and deep space: the globe.
-    assert _reach_band(shell, False, 10.0, grid, 6371.0088) == 70.0
-    assert _reach_band(_shell(97.6), False, 35.0, grid, 6371.0088) is None
-    assert _reach_band(shell, True, 35.0, grid, 6371.0088) is None
+    assert _reach_band(shell, False, R_MAX, 10.0, grid, 6371.0088) == 70.0
+    assert _reach_band(_shell(97.6), False, R_MAX, 35.0, grid, 6371.0088) is None
+    assert _reach_band(shell, True, R_MAX, 35.0, grid, 6371.0088) is None
 
 
 def test_sgp4_latitudes_stay_within_the_inclination_and_its_slack():

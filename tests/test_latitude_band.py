@@ -1,7 +1,8 @@
 """Global runs compute only the latitude band the footprints can reach (analysis._reach_band).
 
 The rows outside the band are filled with the figures of a cell that never sees a
-satellite; the result must equal the run over every row, value for value. The band
+satellite; the result must equal the run over every row, value for value (the
+per-time area-weighted coverage fraction to the last bit or two). The band
 rests on two bounds checked here against independent computations: a satellite's
 geocentric latitude never exceeds its inclination (SGP4 within the 0.5 deg allowed,
 propagated with python-sgp4), and footprints reach no further than
@@ -43,7 +44,12 @@ def test_band_run_equals_the_run_over_every_row(monkeypatch):
     globe = oj.coverage(shell, TIMES, resolution_deg=2.0, timing=timing, progress=False)
     assert band.sizes == globe.sizes
     for name, var in globe.data_vars.items():
-        if var.dtype.kind in "fiub":
+        if name == "coverage_fraction":
+            # An area-weighted sum over the band's 60 rows against the globe's 90 (30 of them 0):
+            # the dot product may group its terms differently, so the last bit may differ (it did
+            # once in a CI run, 6.9e-18 on 0.042).
+            np.testing.assert_allclose(band[name].values, var.values, rtol=4e-16, atol=0, err_msg=name)
+        elif var.dtype.kind in "fiub":
             np.testing.assert_array_equal(band[name].values, var.values, err_msg=name)
     # Coverage reaches the band's last rows (the test would not notice a band cut too tight otherwise).
     covered = np.nonzero((globe.percent_time_covered > 0).any("lon").values)[0]

@@ -21,13 +21,19 @@ import sys as _sys
 __version__ = "0.1.0"
 
 
+CACHE_MAX_BYTES = 4 * 2**30
+"""Size bound of the persistent compilation cache (least recently used entries go first)."""
+
+
 def compilation_cache_dir() -> str | None:
     """Folder of JAX's persistent compilation cache used by orbitjax, or None when disabled.
 
     ``ORBITJAX_CACHE_DIR`` moves it (``0``/``off``/empty string: disabled); the
     default is ``$XDG_CACHE_HOME/orbitjax/jax`` (``~/.cache/orbitjax/jax``).
     Compiled kernels are reused across processes: a new notebook kernel or batch
-    job then skips most of the ~10 s of compilation.
+    job then skips most of the ~10 s of compilation. The folder is bounded to
+    :data:`CACHE_MAX_BYTES` and locked for each read and write (safe to share
+    between concurrent processes).
     """
     value = _os.environ.get("ORBITJAX_CACHE_DIR")
     if value is not None:
@@ -89,6 +95,10 @@ def _configure_jax(jax) -> None:
         # Cache every kernel that took noticeable time to compile, whatever its size.
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        # A bounded cache: JAX then evicts the least recently used entries and takes a file
+        # lock for every read and write, so processes sharing the folder (Dask workers,
+        # parallel batch jobs, the test suite's workers) never read a half-written entry.
+        jax.config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
 
 
 class _ConfigureJaxOnImport:

@@ -97,8 +97,33 @@ def _configure_jax(jax) -> None:
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
         # A bounded cache: JAX then evicts the least recently used entries and takes a file
         # lock for every read and write, so processes sharing the folder (Dask workers,
-        # parallel batch jobs, the test suite's workers) never read a half-written entry.
+        # parallel batch jobs) never read a half-written entry.
+        _adopt_unbounded_entries(cache)
         jax.config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
+
+
+def _adopt_unbounded_entries(folder: str) -> None:
+    """Give cache entries written without a size bound the access-time file JAX's eviction reads.
+
+    Entries from an unbounded cache (earlier orbitjax) have none; JAX's eviction scan
+    would then fail, and warn, at every write. Their modification time stands in.
+    """
+    try:
+        names = set(_os.listdir(folder))
+    except OSError:
+        return
+    for name in names:
+        if not name.endswith("-cache"):
+            continue
+        atime = name[: -len("-cache")] + "-atime"
+        if atime in names:
+            continue
+        try:
+            stamp = _os.stat(_os.path.join(folder, name)).st_mtime_ns
+            with open(_os.path.join(folder, atime), "xb") as f:
+                f.write(int(stamp).to_bytes(8, "little"))
+        except OSError:  # removed meanwhile, written by JAX meanwhile, or a read-only folder
+            continue
 
 
 class _ConfigureJaxOnImport:

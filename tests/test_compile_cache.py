@@ -50,6 +50,7 @@ def _result(proc):
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-2000:]
     assert "Error reading persistent compilation cache entry" not in err, err[-2000:]
+    assert "Error writing persistent compilation cache entry" not in err, err[-2000:]
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -60,7 +61,10 @@ def _run(env_cache, tmp_path):
 @pytest.mark.slow
 def test_second_process_reads_back_the_first_process_compilations(tmp_path):
     cache = tmp_path / "cache"
-    # Two processes fill the empty folder at once (as Dask workers or parallel jobs do): the
+    # An entry of an unbounded cache (earlier orbitjax): no access-time file for the eviction.
+    cache.mkdir()
+    (cache / "jit_old-0123-cache").write_bytes(b"an entry of an older cache")
+    # Two processes fill the folder at once (as Dask workers or parallel jobs do): the
     # bounded cache's file lock keeps each entry whole for the other.
     both = [_start(str(cache), tmp_path) for _ in range(2)]
     first, other = (_result(p) for p in both)

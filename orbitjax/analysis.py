@@ -177,15 +177,19 @@ def padded_sat_count(n_sat: int) -> int:
 
 
 def _pad_sats(model, min_el, n_pad: int):
-    """Append ``n_pad`` NaN satellites (they see nothing) to a model pytree and masks."""
+    """Append ``n_pad`` NaN satellites (they see nothing) to a model pytree and masks.
+
+    On the host (NumPy): eager ``jnp`` calls would each compile a small kernel.
+    """
     if n_pad == 0:
         return model, min_el
 
     def pad(x):
-        fill = jnp.nan if jnp.issubdtype(x.dtype, jnp.floating) else 0
-        return jnp.pad(x, [(0, n_pad)] + [(0, 0)] * (x.ndim - 1), constant_values=fill)
+        x = np.asarray(x)
+        fill = np.nan if np.issubdtype(x.dtype, np.floating) else 0
+        return np.pad(x, [(0, n_pad)] + [(0, 0)] * (x.ndim - 1), constant_values=fill)
 
-    return jax.tree_util.tree_map(pad, model), jnp.pad(min_el, [(0, 0), (0, n_pad)])
+    return jax.tree_util.tree_map(pad, model), np.pad(np.asarray(min_el), [(0, 0), (0, n_pad)])
 
 
 EVENT_BATCH = 8192
@@ -361,7 +365,9 @@ def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elev
     steps = min(steps, times.size)
     merit_config = MeritConfig(n_assets=tuple(int(n) for n in n_assets), step_s=step_s)
 
-    offset_s = jnp.pad(jnp.asarray(time_offsets(epochs, times[0])), (0, n_pad))
+    # Host arrays (NumPy) until the chunks put them on the device: no eager jnp call, each of
+    # which compiles a small kernel of its own (~60 of them made ~1 s of the default run).
+    offset_s = np.pad(np.asarray(time_offsets(epochs, times[0])), (0, n_pad))
     t_all, gmst_all = _extended_samples(times, step_s)
     row_area = grid.cell_area_fraction()
     if region is None:  # cell areas as fractions of the globe (a band's rows sum to its share)
@@ -371,7 +377,7 @@ def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elev
     else:  # a polygon: (lat, lon) weights of the cells by their area inside it
         w = row_area[:, None] * inside
         area = w / w.sum()
-    model, min_el = _pad_sats(model, jnp.asarray(np.radians(masks)), n_pad)
+    model, min_el = _pad_sats(model, np.radians(masks), n_pad)
     half_angle_deg = None if "half_angle" not in limits else np.degrees(limits["half_angle"])
     if "half_angle" in limits:  # padding satellites: no cone
         limits["half_angle"] = np.pad(limits["half_angle"], (0, n_pad), constant_values=np.nan)
@@ -381,7 +387,7 @@ def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elev
 
         times_ext = _extended_times(times, step_s)
         sun = sun_direction_ecef(*jd2_from_datetime64(times_ext), gmst_all)  # host float64, (T + 3, 3)
-    real = jnp.arange(n_sat + n_pad) < n_sat
+    real = np.arange(n_sat + n_pad) < n_sat
     return _Plan(
         times=times, step_s=step_s, grid=grid, n_sat=n_sat, save_raster=bool(save_raster),
         save_positions=bool(save_positions), per_sat=per_sat, sweep=sweep, masks=np.asarray(masks),
@@ -489,20 +495,22 @@ def _run_chunks(plan: _Plan, start: int, stop: int, state, timed, *, fraction, r
     grid, n_rows, merit_config, timing, layout = plan.grid, plan.n_rows, plan.merit_config, plan.timing, plan.layout
     deep, n_rows_swept, step_angle, exact = plan.deep, plan.n_rows_swept, plan.step_angle, plan.timing == "exact"
     radius_km = plan.radius_km
-    model = jax.tree_util.tree_map(jnp.asarray, plan.model)
-    offset_s, min_el, real, area = (jnp.asarray(x) for x in (plan.offset_s, plan.min_el, plan.real, plan.area))
+    # device_put, not jnp.asarray: a transfer, where jnp.asarray compiles a kernel per shape.
+    model = jax.device_put(plan.model)
+    offset_s, min_el, real, area = jax.device_put((plan.offset_s, plan.min_el, plan.real, plan.area))
     timing_stats, failures = [], []  # per-chunk device counters, read once at the end
     n_t = times.size
     offset = start
 
     def to_host(counts, frac, pos, use, n, lo, hi):
+        # Sliced on the host: slicing the device arrays compiles a kernel per shape.
         if raster is not None:
-            raster[lo:hi] = np.asarray(counts[:n])
+            raster[lo:hi] = np.asarray(counts)[:n]
         if positions is not None:
-            positions[lo:hi] = np.asarray(pos[:n, :n_sat])
+            positions[lo:hi] = np.asarray(pos)[:n, :n_sat]
         if usable is not None:
-            usable[lo:hi] = np.asarray(use[:n, :n_sat])
-        fraction[:, lo:hi] = np.asarray(frac[:, :n])
+            usable[lo:hi] = np.asarray(use)[:n, :n_sat]
+        fraction[:, lo:hi] = np.asarray(frac)[:, :n]
         if bar is not None:
             bar.update(n)
 
@@ -517,9 +525,9 @@ def _run_chunks(plan: _Plan, start: int, stop: int, state, timed, *, fraction, r
         idx = np.minimum(np.arange(start, start + steps + 3), n_t + 2)
         valid = np.arange(start, start + steps) < n_t
         out = _chunk_step(
-            model, state, timed, offset_s, jnp.asarray(t_all[idx]), jnp.asarray(gmst_all[idx]),
-            min_el, jnp.asarray(valid), real, area,
-            plan.limits if plan.sun is None else {**plan.limits, "sun": jnp.asarray(plan.sun[idx])},
+            model, state, timed, offset_s, jax.device_put(t_all[idx]), jax.device_put(gmst_all[idx]),
+            min_el, jax.device_put(valid), real, area,
+            plan.limits if plan.sun is None else {**plan.limits, "sun": jax.device_put(plan.sun[idx])},
             grid=grid, n_rows=n_rows, merit_config=merit_config, radius_km=float(radius_km),
             deep_space=deep, timing=timing, layout=layout, capacity=EVENT_BATCH if exact else 0,
             n_rows_swept=n_rows_swept, step_angle=step_angle,
@@ -667,8 +675,8 @@ def coverage(
         state, timed, timing_stats, failures = _run_chunks(plan, 0, n_t, state, timed, fraction=fraction,
                                                            raster=raster, positions=positions, usable=usable,
                                                            bar=bar)
-    timing_stats = np.sum(np.asarray(jnp.stack(timing_stats), np.int64), axis=0)
-    n_failed = int(np.sum(np.asarray(jnp.stack(failures), np.int64)))
+    timing_stats = np.sum([np.asarray(x, np.int64) for x in timing_stats], axis=0)
+    n_failed = int(np.sum([np.asarray(x, np.int64) for x in failures]))
     return _dataset(plan, satellites, state, timed, fraction, whole, positions, timing_stats, n_failed, attrs,
                     usable=usable)
 

@@ -36,7 +36,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .allocator import tune_allocator
@@ -98,8 +97,8 @@ def compute_block(plan: _Plan, index: int, start: int, stop: int, device=None) -
         usable = np.empty((n, plan.n_sat), bool) if plan.gateway_names is not None else None
         state, timed, stats, failures = _run_chunks(plan, start, stop, state, timed, fraction=fraction,
                                                     raster=raster, positions=positions, usable=usable)
-        stats = np.sum(np.asarray(jnp.stack(stats), np.int64), axis=0)
-        failed = int(np.sum(np.asarray(jnp.stack(failures), np.int64)))
+        stats = np.sum([np.asarray(x, np.int64) for x in stats], axis=0)
+        failed = int(np.sum([np.asarray(x, np.int64) for x in failures]))
     summary = jax.tree_util.tree_map(np.asarray, (state, timed))
     return BlockResult(index, start, stop, summary, fraction, raster, positions, stats, failed, usable)
 

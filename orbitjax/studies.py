@@ -266,7 +266,7 @@ def _run_batch(su: _Setup, model, offset_s, min_el_rad, real, r_max_km: float, m
             figs.update(timed_finalize(timed_i))
         per_design.append({k: np.asarray(v[:, 0] if k == "percent_time_covered_n" else v[0]) for k, v in figs.items()})
     figures = {k: np.stack([f[k] for f in per_design]) for k in per_design[0]}
-    return figures, np.sum(np.asarray(jnp.stack(failed)), axis=0)
+    return figures, np.sum([np.asarray(x) for x in failed], axis=0)
 
 
 def _design_arrays(satellites, ref, min_elevation_deg):

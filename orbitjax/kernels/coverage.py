@@ -99,10 +99,12 @@ NORMAL_TILT_MAX_RAD = _max_normal_tilt_rad()  # 3.3584e-3 rad = 0.1924 deg
 def footprint_half_angle(r_km, min_elevation_rad, radius_km: float = MEAN_RADIUS_KM):
     """Earth-central half-angle (rad) of the region of a sphere seeing a satellite above ``min_elevation_rad``.
 
-    Negative when the satellite is below the surface (then nothing sees it).
+    Negative when the satellite is below the surface (then nothing sees it). NumPy for
+    host numbers (static sizes: no eager JAX kernels to compile), JAX for JAX arrays.
     """
-    ratio = radius_km * jnp.cos(min_elevation_rad) / r_km
-    return jnp.arccos(jnp.clip(ratio, -1.0, 1.0)) - min_elevation_rad
+    xp = jnp if isinstance(r_km, jax.Array) or isinstance(min_elevation_rad, jax.Array) else np
+    ratio = radius_km * xp.cos(min_elevation_rad) / r_km
+    return xp.arccos(xp.clip(ratio, -1.0, 1.0)) - min_elevation_rad
 
 
 def footprint_lat_span(r_km, min_elevation_rad, earth_model: str = "wgs84", radius_km: float = MEAN_RADIUS_KM):

@@ -97,9 +97,29 @@ def _configure_jax(jax) -> None:
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
         # A bounded cache: JAX then evicts the least recently used entries and takes a file
         # lock for every read and write, so processes sharing the folder (Dask workers,
-        # parallel batch jobs) never read a half-written entry.
-        _adopt_unbounded_entries(cache)
-        jax.config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
+        # parallel batch jobs) never read a half-written entry. Where no lock can be taken
+        # (a read-only team cache, a file system without locks) JAX could then read nothing:
+        # the folder is used unbounded and unlocked, as JAX does by default.
+        if _lockable(cache):
+            _adopt_unbounded_entries(cache)
+            jax.config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
+
+
+def _lockable(folder: str) -> bool:
+    """Whether a file lock can be taken in ``folder`` (JAX's bounded cache locks ``.lockfile`` there)."""
+    try:
+        import filelock  # noqa: PLC0415
+    except ImportError:
+        return False
+    lock = filelock.FileLock(_os.path.join(folder, ".lockfile"))
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:  # another process holds it: locks work
+        return True
+    except OSError:
+        return False
+    lock.release()
+    return True
 
 
 def _adopt_unbounded_entries(folder: str) -> None:

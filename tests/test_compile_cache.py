@@ -78,6 +78,19 @@ def test_second_process_reads_back_the_first_process_compilations(tmp_path):
     assert second["ptc"] == first["ptc"]
 
 
+@pytest.mark.slow
+def test_a_folder_without_locks_is_still_read(tmp_path):
+    # No lock can be taken in this folder (its lock path is a directory, as a read-only team cache
+    # or a file system without locks would refuse it): orbitjax leaves the cache unbounded and
+    # unlocked there, so a second process still reads what the first wrote.
+    cache = tmp_path / "cache"
+    (cache / ".lockfile").mkdir(parents=True)
+    first = _run(str(cache), tmp_path)
+    second = _run(str(cache), tmp_path)
+    assert first["hits"] == 0 and second["hits"] >= 1
+    assert second["ptc"] == first["ptc"]
+
+
 def test_default_cache_folder_is_per_user_and_can_be_disabled(monkeypatch, tmp_path):
     monkeypatch.delenv("ORBITJAX_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

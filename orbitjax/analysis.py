@@ -488,8 +488,8 @@ def _run_chunks(plan: _Plan, start: int, stop: int, state, timed, *, fraction, r
 
     Writes rows ``0 .. stop - start`` of ``fraction`` (E, n), ``raster`` (n, lat, lon),
     ``positions`` (n, sat, 3) and ``usable`` (n, sat) (host arrays, or None; ``usable``
-    only with gateways). Returns the states and the per-chunk timing and failure
-    counters (device arrays, summed by the caller).
+    only with gateways). Returns the states, the timing counters (2,) int64 (listed and
+    approximated cell-steps) and the number of failed satellite-steps, summed over the chunks.
     """
     times, t_all, gmst_all, steps, n_sat = plan.times, plan.t_all, plan.gmst_all, plan.steps, plan.n_sat
     grid, n_rows, merit_config, timing, layout = plan.grid, plan.n_rows, plan.merit_config, plan.timing, plan.layout
@@ -541,7 +541,8 @@ def _run_chunks(plan: _Plan, start: int, stop: int, state, timed, *, fraction, r
         pending = (counts, frac, pos, use, stop_c - start, start - offset, stop_c - offset)
     if pending is not None:
         to_host(*pending)
-    return state, timed, timing_stats, failures
+    timing_stats = np.sum([np.asarray(x, np.int64) for x in timing_stats], axis=0)
+    return state, timed, timing_stats, int(np.sum([np.asarray(x, np.int64) for x in failures]))
 
 
 def coverage(
@@ -672,11 +673,9 @@ def coverage(
     usable = np.empty((n_t, n_sat), bool) if plan.gateway_names is not None else None
     fraction = np.empty((plan.masks.shape[0], n_t))
     with _progress(n_t, f"{n_sat} sats", progress) as bar:
-        state, timed, timing_stats, failures = _run_chunks(plan, 0, n_t, state, timed, fraction=fraction,
+        state, timed, timing_stats, n_failed = _run_chunks(plan, 0, n_t, state, timed, fraction=fraction,
                                                            raster=raster, positions=positions, usable=usable,
                                                            bar=bar)
-    timing_stats = np.sum([np.asarray(x, np.int64) for x in timing_stats], axis=0)
-    n_failed = int(np.sum([np.asarray(x, np.int64) for x in failures]))
     return _dataset(plan, satellites, state, timed, fraction, whole, positions, timing_stats, n_failed, attrs,
                     usable=usable)
 

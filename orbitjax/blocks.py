@@ -95,10 +95,8 @@ def compute_block(plan: _Plan, index: int, start: int, stop: int, device=None) -
         raster = np.empty((n, n_lat, n_lon), np.int16) if plan.save_raster else None
         positions = np.empty((n, plan.n_sat, 3), np.float32) if plan.save_positions else None
         usable = np.empty((n, plan.n_sat), bool) if plan.gateway_names is not None else None
-        state, timed, stats, failures = _run_chunks(plan, start, stop, state, timed, fraction=fraction,
-                                                    raster=raster, positions=positions, usable=usable)
-        stats = np.sum([np.asarray(x, np.int64) for x in stats], axis=0)
-        failed = int(np.sum([np.asarray(x, np.int64) for x in failures]))
+        state, timed, stats, failed = _run_chunks(plan, start, stop, state, timed, fraction=fraction,
+                                                  raster=raster, positions=positions, usable=usable)
     summary = jax.tree_util.tree_map(np.asarray, (state, timed))
     return BlockResult(index, start, stop, summary, fraction, raster, positions, stats, failed, usable)
 

@@ -34,6 +34,7 @@ import numpy as np
 from .catalog import Satellites
 from .compiled_code import release_if_near_map_limit
 from .constellation import Constellation
+from .executable_store import stored
 from .io.dataset import constraint_variables, coverage_dataset
 from .kernels.coverage import (
     coverage_counts, footprint_intervals, footprint_lat_span, rows_per_footprint, scatter_intervals,
@@ -75,8 +76,11 @@ def default_chunk_steps(n_sat: int, n_rows: int, grid: Grid, n_masks: int = 1, c
     return int(max(1, min(by_intervals, by_raster, by_events)))
 
 
-@partial(jax.jit, static_argnames=("grid", "n_rows", "merit_config", "radius_km", "deep_space", "timing",
-                                   "layout", "capacity", "n_rows_swept", "step_angle"))
+_CHUNK_STATICS = ("grid", "n_rows", "merit_config", "radius_km", "deep_space", "timing", "layout", "capacity",
+                  "n_rows_swept", "step_angle")
+
+
+@partial(jax.jit, static_argnames=_CHUNK_STATICS)
 def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid, real, area, limits=None, *,
                 grid, n_rows, merit_config, radius_km, deep_space, timing, layout, capacity,
                 n_rows_swept, step_angle):
@@ -155,6 +159,10 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
     usable_out = None if usable is None else usable[:n_t]
     return (state, timed, counts[0], fraction, jnp.swapaxes(r[:, :n_t], 0, 1).astype(jnp.float32), failed, stats,
             usable_out)
+
+
+_chunk_step_stored = stored(_chunk_step, static_argnames=_CHUNK_STATICS)
+"""``_chunk_step`` with its executables kept on disk: a new process skips its tracing and lowering."""
 
 
 SAT_BUCKET = 64
@@ -524,7 +532,7 @@ def _run_chunks(plan: _Plan, start: int, stop: int, state, timed, *, fraction, r
         # step, the outer two feed the interpolation (t_all has them at both window ends).
         idx = np.minimum(np.arange(start, start + steps + 3), n_t + 2)
         valid = np.arange(start, start + steps) < n_t
-        out = _chunk_step(
+        out = _chunk_step_stored(
             model, state, timed, offset_s, jax.device_put(t_all[idx]), jax.device_put(gmst_all[idx]),
             min_el, jax.device_put(valid), real, area,
             plan.limits if plan.sun is None else {**plan.limits, "sun": jax.device_put(plan.sun[idx])},

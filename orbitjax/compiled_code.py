@@ -53,7 +53,10 @@ def release_if_near_map_limit(fraction: float = RELEASE_FRACTION, *, warn: bool 
         return False
     import jax  # noqa: PLC0415
 
+    from . import executable_store  # noqa: PLC0415 (imports JAX)
+
     jax.clear_caches()
+    executable_store.forget()  # the executables it loaded from disk, too
     gc.collect()
     if not warn:
         return True

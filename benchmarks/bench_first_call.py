@@ -3,7 +3,9 @@
 JAX compiles every kernel on its first call in a process. orbitjax turns on JAX's
 persistent compilation cache (``ORBITJAX_CACHE_DIR``, default
 ``~/.cache/orbitjax/jax``), so a second process reuses the first one's compiled
-kernels. This script runs the README example (stage 3 of the bundled scenario, 1 day
+kernels, and keeps the coverage chunk kernel's executables whole in its
+``executables/`` folder (orbitjax/executable_store.py), so the second process
+loads them without tracing or lowering. This script runs the README example (stage 3 of the bundled scenario, 1 day
 at 60 s, 1 deg grid) in two fresh Python processes sharing a new, empty cache
 folder, and a third with the cache disabled, and prints each one's import time and
 first-call time.

@@ -106,7 +106,10 @@ def _read(path: Path):
     except FileNotFoundError:
         return None
     except Exception:  # noqa: BLE001 (corrupt, truncated or from an incompatible build: compile again)
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:  # a read-only store: the entry stays, unused
+            pass
         return None
     try:
         os.utime(path)  # most recently used

@@ -53,6 +53,7 @@ from .analysis import (
 )
 from .catalog import Satellites
 from .compiled_code import release_if_near_map_limit
+from .executable_store import stored
 from .constellation import Constellation, walker
 from .kernels.earth import MEAN_RADIUS_KM
 from .kernels.events import id_layout
@@ -182,6 +183,10 @@ def _batch_chunk(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid
     return jax.vmap(one)(model, state, timed, offset_s, min_el_rad, real)
 
 
+_batch_chunk_stored = stored(_batch_chunk, static_argnames=("static",))
+"""``_batch_chunk`` with its executables kept on disk: a new process skips its tracing and lowering."""
+
+
 def _nan_satellites(model, dead):
     """The model with the satellites where ``dead`` (..., sat) is True set to NaN (they see nothing)."""
 
@@ -249,7 +254,7 @@ def _run_batch(su: _Setup, model, offset_s, min_el_rad, real, r_max_km: float, m
     for start in range(0, n_t, steps):
         idx = np.minimum(np.arange(start, start + steps + 3), n_t + 2)
         valid = np.arange(start, start + steps) < n_t
-        state, timed, fail, _ = _batch_chunk(
+        state, timed, fail, _ = _batch_chunk_stored(
             model, state, timed, offset_s, jnp.asarray(su.t_all[idx]), jnp.asarray(su.gmst_all[idx]),
             min_el_rad[:, None, :], jnp.asarray(valid), real, area, static=static)
         failed.append(fail)

@@ -175,3 +175,25 @@ def test_cli_study_bad_spec_one_line(tmp_path, capsys, body, message):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "x.nc").exists()
+
+
+def test_study_runs_from_the_executable_store_with_equal_figures(walker_study, monkeypatch, tmp_path):
+    # The batched kernel goes through orbitjax/executable_store.py like coverage()'s: compiled and
+    # stored once, then read back (as a new process would) and run, with the same figures.
+    from orbitjax import executable_store
+
+    table, ref = walker_study
+    monkeypatch.setenv("ORBITJAX_CACHE_DIR", str(tmp_path))
+    before = dict(executable_store.counts)
+    kw = dict(resolution_deg=RES, band_deg=(40, 56), batch_size=2, n_assets=(1, 2), cell_figures=True,
+              latitude_profiles=True, progress=False)
+    stored_ds = orbitjax.study(table, TIMES, **kw)
+    assert executable_store.counts["compiled"] - before["compiled"] == 2  # two satellite buckets
+    assert len(list((tmp_path / "executables").glob("_batch_chunk-*.exe"))) == 2
+    executable_store.forget()
+    read_ds = orbitjax.study(table, TIMES, **kw)
+    assert executable_store.counts["read"] - before["read"] == 2
+    for ds in (stored_ds, read_ds):
+        assert set(ds.data_vars) == set(ref.data_vars)
+        for name in ref.data_vars:
+            np.testing.assert_array_equal(ds[name].values, ref[name].values, err_msg=name)

@@ -23,6 +23,12 @@ cannot be read or loaded is removed and the kernel compiled again, as without
 the store. The store is used only in a process with one JAX device (the
 executable is tied to it) and lives in ``executables/`` of the compilation cache
 folder: ``ORBITJAX_CACHE_DIR=off`` turns both off.
+
+Its kernels are compiled past JAX's persistent cache (:func:`_compile_fresh`): an
+executable that JAX read back from that cache serializes incompletely on XLA:CPU.
+A first use after any edit of orbitjax therefore compiles from scratch once.
+Used by ``analysis._chunk_step`` (``coverage()``) and ``studies._batch_chunk``
+(``study()``).
 """
 
 from __future__ import annotations

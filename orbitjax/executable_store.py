@@ -37,12 +37,13 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
 import jax
 import numpy as np
+
+from .io.atomic import write_atomic
 
 STORE_MAX_BYTES = 2 * 2**30
 """Size bound of the executable store (least recently used entries go first)."""
@@ -92,8 +93,8 @@ def _key(fn, args, static: dict) -> str | None:
     leaves, tree = jax.tree_util.tree_flatten(args)
     avals = []
     for x in leaves:
-        if not hasattr(x, "shape") or not hasattr(x, "dtype"):
-            return None  # a Python scalar: its weak type and value handling are the tracer's
+        if not hasattr(x, "shape") or not hasattr(x, "dtype") or isinstance(x, jax.core.Tracer):
+            return None  # a Python scalar (its weak type is the tracer's) or under a trace
         avals.append((tuple(x.shape), str(x.dtype), bool(getattr(x, "weak_type", False))))
     statics = repr(sorted(static.items()))
     if " at 0x" in statics:
@@ -132,15 +133,7 @@ def _write(path: Path, compiled) -> None:
     except Exception:  # noqa: BLE001 (an executable that cannot be serialized is simply not stored)
         return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, lambda f: f.write(data), binary=True, mode=None)
         _evict(path.parent, STORE_MAX_BYTES)
     except OSError:  # a read-only or full cache folder: run without storing
         return
@@ -176,7 +169,7 @@ def stored(jitted, *, static_argnames: tuple[str, ...]):
     def call(*args, **kwargs):
         folder = store_dir()
         key = None
-        if folder is not None and not set(kwargs) - static_set and jax.device_count() == 1 and not _traced(args):
+        if folder is not None and not set(kwargs) - static_set and jax.device_count() == 1:
             key = _key(fn, args, kwargs)
         if key is None:
             counts["bypassed"] += 1
@@ -199,7 +192,6 @@ def stored(jitted, *, static_argnames: tuple[str, ...]):
 
     call.__wrapped__ = fn
     call.__doc__ = fn.__doc__
-    call.jitted = jitted
     return call
 
 
@@ -228,7 +220,3 @@ def forget() -> None:
     unused; see :mod:`orbitjax.compiled_code`). Later calls read them from disk again."""
     with _lock:
         _loaded.clear()
-
-
-def _traced(args) -> bool:
-    return any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(args))

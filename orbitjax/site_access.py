@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -37,6 +36,7 @@ import numpy as np
 from .catalog import Satellites
 from .compiled_code import release_if_near_map_limit
 from .constellation import Constellation
+from .io.atomic import write_atomic
 from .io.dataset import VARIABLE_ATTRS as _VARIABLE_ATTRS
 from .io.sites import Sites, as_sites
 from .kernels.access import (
@@ -572,7 +572,7 @@ class AccessReport:
                     int(p["open_at_end"].values[i]),
                 ])
 
-        return _atomic_text(path, write)
+        return write_atomic(path, write)
 
     def to_netcdf(self, path: str | os.PathLike) -> Path:
         """Write the per-site figures (``site`` dimension) as NetCDF, atomically."""
@@ -588,19 +588,6 @@ def _iso_ms(values) -> np.ndarray:
     return np.char.add(np.datetime_as_string(ms, unit="ms"), "Z")
 
 
-def _atomic_text(path, write) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            write(fh)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def access(satellites: Constellation | Satellites, window, sites, *, min_elevation_deg=None,

@@ -10,7 +10,9 @@ whole day on 2 cores) and its counts are checked equal to orbitjax's there.
 Rows: the raw count kernel and ``coverage()`` with figures of merit in the three
 modes: the default (WGS84 geodetic grid, access times found inside each step),
 WGS84 with sampled figures, and the spherical sampled mode of orbitjax 0.1 (the
-one whose counts are checked against the baseline, which uses the sphere).
+one whose counts are checked against the baseline, which uses the sphere). The
+default is also timed one block at a time (``devices=1``): on a CPU it otherwise
+computes the window's two halves at once (orbitjax.memory.host_blocks).
 
 Usage: python benchmarks/bench_coverage.py [--baseline-steps 120] [--repeats 2]
            [--steps N] [--resolution DEG] [--no-baseline] [--json FILE] [--glibc-malloc]
@@ -119,6 +121,7 @@ def main():
     first_raw, raw = timed(lambda: raw_counts_job(sats, times, grid), args.repeats)
     modes = {}
     for label, kw in (("coverage() default: WGS84, event-timed figures", {}),
+                      ("coverage() default, one block at a time (devices=1)", dict(devices=1)),
                       ("coverage() WGS84, sampled figures", dict(timing="sampled")),
                       ("coverage() sphere, sampled figures (orbitjax 0.1)", dict(earth_model="sphere", timing="sampled"))):
         modes[label] = timed(lambda: coverage(sats, times, resolution_deg=args.resolution, save_raster=False,

@@ -8,6 +8,9 @@ per-step outputs (coverage fraction, raster, positions). Blocks share nothing,
 so they run anywhere, in any order:
 
 - on the devices of this process (``jax.devices()``), one block per device at a time;
+- on one CPU device, two blocks at once by two threads: :func:`orbitjax.coverage`'s
+  default there (:func:`orbitjax.memory.host_blocks`), writing their rows of the
+  window's arrays in place;
 - as Dask tasks on a ``dask.distributed`` cluster (LocalCluster, HPC, cloud).
 
 The partial summaries are combined with the jitted merges
@@ -30,6 +33,7 @@ import contextlib
 import logging
 import os
 import queue
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -82,21 +86,47 @@ def _match_x64(x64: bool) -> None:
         jax.config.update("jax_enable_x64", x64)
 
 
-def compute_block(plan: _Plan, index: int, start: int, stop: int, device=None) -> BlockResult:
-    """Compute block ``index`` (steps ``start .. stop``) from empty states; the Dask task and the device task."""
+class WindowArrays(NamedTuple):
+    """The window's host outputs, (E, time) fraction and (time, ...) raster, positions, usable (or None)."""
+
+    fraction: np.ndarray
+    raster: np.ndarray | None
+    positions: np.ndarray | None
+    usable: np.ndarray | None
+
+    @classmethod
+    def empty(cls, plan: _Plan, n: int, raster: np.ndarray | None = None) -> "WindowArrays":
+        """Arrays for ``n`` steps; ``raster`` (the band's view of the output raster) if given."""
+        n_masks, n_lat, n_lon = plan.cell_shape
+        if raster is None and plan.save_raster:
+            raster = np.empty((n, n_lat, n_lon), np.int16)
+        return cls(np.empty((n_masks, n)), raster,
+                   np.empty((n, plan.n_sat, 3), np.float32) if plan.save_positions else None,
+                   np.empty((n, plan.n_sat), bool) if plan.gateway_names is not None else None)
+
+    def rows(self, start: int, stop: int) -> "WindowArrays":
+        """Views of steps ``start .. stop``."""
+        return WindowArrays(self.fraction[:, start:stop],
+                            *(None if x is None else x[start:stop] for x in self[1:]))
+
+
+def compute_block(plan: _Plan, index: int, start: int, stop: int, device=None, *, out: WindowArrays | None = None,
+                  bar=None) -> BlockResult:
+    """Compute block ``index`` (steps ``start .. stop``) from empty states; the Dask task and the device task.
+
+    ``out`` (in this process): the window's arrays, whose rows of this block are written in
+    place (the result holds views of them); ``bar``: a progress bar updated per chunk.
+    """
     _match_x64(plan.x64)
-    n, (n_masks, n_lat, n_lon) = stop - start, plan.cell_shape
     # No jax.default_device context for the default device: the context is part of jit's cache
     # key, and entering it would recompile every kernel this process already compiled.
     default = jax.config.jax_default_device or jax.devices()[0]
     with jax.default_device(device) if device not in (None, default) else contextlib.nullcontext():
         state, timed = plan.init_states()
-        fraction = np.empty((n_masks, n))
-        raster = np.empty((n, n_lat, n_lon), np.int16) if plan.save_raster else None
-        positions = np.empty((n, plan.n_sat, 3), np.float32) if plan.save_positions else None
-        usable = np.empty((n, plan.n_sat), bool) if plan.gateway_names is not None else None
+        fraction, raster, positions, usable = (WindowArrays.empty(plan, stop - start) if out is None
+                                               else out.rows(start, stop))
         state, timed, stats, failed = _run_chunks(plan, start, stop, state, timed, fraction=fraction,
-                                                  raster=raster, positions=positions, usable=usable)
+                                                  raster=raster, positions=positions, usable=usable, bar=bar)
     summary = jax.tree_util.tree_map(np.asarray, (state, timed))
     return BlockResult(index, start, stop, summary, fraction, raster, positions, stats, failed, usable)
 
@@ -175,13 +205,20 @@ def local_devices(devices=None) -> list:
     return list(devices)
 
 
-def local_results(plan: _Plan, todo: Iterable[tuple[int, int, int]], devices=None) -> Iterator[BlockResult]:
-    """Compute blocks ``(index, start, stop)`` in this process, one per device at a time; in finishing order."""
+def local_results(plan: _Plan, todo: Iterable[tuple[int, int, int]], devices=None, *, out: WindowArrays | None = None,
+                  bar=None) -> Iterator[BlockResult]:
+    """Compute blocks ``(index, start, stop)`` in this process, one per device at a time; in finishing order.
+
+    A device listed twice computes two blocks at once (two threads, see
+    :func:`orbitjax.memory.host_blocks`). ``out`` and ``bar``: see :func:`compute_block`.
+    """
     devs = local_devices(devices)
     todo = list(todo)
+    if bar is not None:
+        bar = _LockedBar(bar)
     if len(devs) == 1:
         for i, a, b in todo:
-            yield compute_block(plan, i, a, b, devs[0])
+            yield compute_block(plan, i, a, b, devs[0], out=out, bar=bar)
         return
     free: queue.Queue = queue.Queue()
     for d in devs:
@@ -190,7 +227,7 @@ def local_results(plan: _Plan, todo: Iterable[tuple[int, int, int]], devices=Non
     def task(i, a, b):
         d = free.get()
         try:
-            return compute_block(plan, i, a, b, d)
+            return compute_block(plan, i, a, b, d, out=out, bar=bar)
         finally:
             free.put(d)
 
@@ -202,6 +239,17 @@ def local_results(plan: _Plan, todo: Iterable[tuple[int, int, int]], devices=Non
         finally:
             for f in futures:
                 f.cancel()
+
+
+class _LockedBar:
+    """A progress bar updated from several threads."""
+
+    def __init__(self, bar):
+        self._bar, self._lock = bar, threading.Lock()
+
+    def update(self, n: int) -> None:
+        with self._lock:
+            self._bar.update(n)
 
 
 class SchedulerError(OSError):
@@ -373,35 +421,30 @@ def coverage_blocks(plan: _Plan, satellites, *, client=None, devices=None, block
     ranges = block_ranges(plan, block_steps)
     n_t, n_sat = plan.n_t, plan.n_sat
     whole, raster = plan.new_raster(n_t)
-    positions = np.empty((n_t, n_sat, 3), np.float32) if plan.save_positions else None
-    usable = np.empty((n_t, n_sat), bool) if plan.gateway_names is not None else None
-    fraction = np.empty((plan.masks.shape[0], n_t))
+    out = WindowArrays.empty(plan, n_t, raster)
     reducer = TreeReducer(len(ranges))
     stats, failed = np.zeros(2, np.int64), 0
     todo = [(i, a, b) for i, (a, b) in enumerate(ranges)]
     with contextlib.ExitStack() as stack:
+        bar = stack.enter_context(_progress(n_t, f"{n_sat} sats", progress))
         if client is not None:  # summaries merged on the cluster: only the root comes here
             client = stack.enter_context(dask_client(client))
             results = tree = ClusterTree(plan, ranges, client)
-        else:
-            results, tree = local_results(plan, todo, devices), None
-        bar = stack.enter_context(_progress(n_t, f"{n_sat} sats", progress))
+        else:  # the blocks write their rows of ``out`` and update the bar themselves
+            results, tree = local_results(plan, todo, devices, out=out, bar=bar), None
         for r in results:
-            fraction[:, r.start:r.stop] = r.fraction
-            if raster is not None:
-                raster[r.start:r.stop] = r.raster
-            if positions is not None:
-                positions[r.start:r.stop] = r.positions
-            if usable is not None:
-                usable[r.start:r.stop] = r.usable
+            if tree is not None:  # a task's rows come back with its result
+                for dst, src in zip(out.rows(r.start, r.stop), (r.fraction, r.raster, r.positions, r.usable)):
+                    if dst is not None:
+                        dst[...] = src
+                bar.update(r.stop - r.start)
             stats += r.stats
             failed += r.failed
             if tree is None:
                 reducer.add(r.index, r.summary)
-            bar.update(r.stop - r.start)
         state, timed = reducer.result() if tree is None else tree.result()
-    return _dataset(plan, satellites, state, timed, fraction, whole, positions, stats, failed, attrs,
-                    usable=usable)
+    return _dataset(plan, satellites, state, timed, out.fraction, whole, out.positions, stats, failed, attrs,
+                    usable=out.usable)
 
 
 __all__ = ["BlockResult", "ClusterTree", "TreeReducer", "block_ranges", "block_results", "compute_block", "coverage_blocks",

@@ -20,7 +20,9 @@ The estimate follows what :func:`orbitjax.coverage` allocates
   (``chunk_steps + 1`` samples: both ends of every step)
   :data:`EVENT_BYTES_PER_CELL_SAMPLE` (packed sums at the samples and over the
   swept footprints, decoded counts, per-step timings); both fitted to measured peaks;
-- a fixed :data:`BASE_BYTES` for the interpreter, JAX, XLA's compiler and code.
+- a fixed :data:`BASE_BYTES` for the interpreter, JAX, XLA's compiler and code;
+- with ``blocks_in_flight`` blocks computed at once (two on one CPU device, where
+  they fit: :func:`host_blocks`), that many chunks and figure-of-merit states.
 
 Measured peak RSS (``ru_maxrss`` of processes started from a shell) against this
 estimate, global WGS84 grid, event timing, no raster, 3 steps of 60 s, 2-core CPU
@@ -36,7 +38,8 @@ grid        chunk steps  peak     estimate
 0.1 deg     1 (72 sats)  5.35 GB  7.00 GB
 ==========  ===========  =======  ========
 
-Sampled timing at 0.1 deg (72 satellites): 1.49 GB (estimate 1.94 GB). The 0.05
+Two blocks at once (4 steps in two 2-step chunks, 0.5 deg): 1.20 GB, estimate 1.42 GB
+(the same run one block at a time: 0.92 GB). Sampled timing at 0.1 deg (72 satellites): 1.49 GB (estimate 1.94 GB). The 0.05
 deg global grid event-timed is estimated at 25 GB (more than 15 GB was seen before
 that run was stopped). tests/test_memory_estimate.py checks a run's peak against it.
 Also measured: 30 days at 60 s on a 0.5 deg grid, full Kuiper (3,236 satellites),
@@ -59,6 +62,14 @@ INTERVAL_BYTES = 60
 MERIT_BYTES_PER_CELL = 144  # MeritState 68 B + TimedState 76 B (x64, n_assets=(1, 2, 3, 4))
 SAT_BYTES = 1024
 SAT_STEP_BYTES = 64
+HOST_BLOCKS = 2
+"""Time blocks computed at once on one CPU device, by two threads (see :func:`host_blocks`).
+
+XLA:CPU keeps two cores only ~80 % busy through a coverage chunk (its loops, scans and
+small ops run on one thread); a second block, from the second half of the window, fills
+the gaps: 18-20 % less wall time on 2 cores for one day of Kuiper stages (benchmarks/RESULTS.md)."""
+HOST_BLOCKS_MAX_CHUNK_BYTES = 2**30
+"""The blocks' chunk work arrays together must fit here, or one block at a time is computed."""
 RESOLUTIONS_DEG = (0.05, 0.1, 0.125, 0.2, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 10.0)
 """Grid resolutions suggested when a finer grid does not fit (all divide 180)."""
 
@@ -85,6 +96,7 @@ class RunSize:
     n_rows: int | None = None  # grid rows per footprint; default: every row (worst case)
     box: tuple | None = None  # a regional grid's (south, north, west, east); None: the globe
     event_timing: bool = True  # timing="exact" (the default); False: timing="sampled"
+    blocks_in_flight: int = 1  # time blocks computed at once, each with its chunk and states (host_blocks)
 
     @property
     def n_lat(self) -> int:
@@ -101,17 +113,39 @@ def estimate_bytes(size: RunSize) -> dict[str, int]:
     rows = s.n_lat if s.n_rows is None else min(s.n_rows, s.n_lat)
     steps = max(1, min(s.chunk_steps, s.n_times))
     cells = s.n_lat * s.n_lon
+    blocks = max(1, s.blocks_in_flight)
     parts = {
-        "chunk": steps * (s.n_masks * (2 * cells * DIFF_BYTES_PER_CELL + cells * 2) + s.n_sat * rows * INTERVAL_BYTES)
-        + s.event_timing * s.n_masks * cells * (EVENT_BYTES_PER_CELL + (steps + 1) * EVENT_BYTES_PER_CELL_SAMPLE),
-        "satellites": s.n_sat * (SAT_BYTES + steps * SAT_STEP_BYTES),
-        "merit": cells * s.n_masks * MERIT_BYTES_PER_CELL + s.n_times * s.n_masks * 8,
+        "chunk": blocks * _chunk_bytes(s, steps, rows, cells),
+        "satellites": s.n_sat * (SAT_BYTES + blocks * steps * SAT_STEP_BYTES),
+        "merit": blocks * cells * s.n_masks * MERIT_BYTES_PER_CELL + s.n_times * s.n_masks * 8,
         "raster": s.n_times * cells * 2 if s.save_raster else 0,
         "positions": s.n_times * s.n_sat * 12 if s.save_positions else 0,
         "base": BASE_BYTES,
     }
     parts["total"] = sum(parts.values())
     return parts
+
+
+def _chunk_bytes(s: RunSize, steps: int, rows: int, cells: int) -> int:
+    """One chunk's device work arrays (bytes)."""
+    return (steps * (s.n_masks * (2 * cells * DIFF_BYTES_PER_CELL + cells * 2) + s.n_sat * rows * INTERVAL_BYTES)
+            + s.event_timing * s.n_masks * cells * (EVENT_BYTES_PER_CELL + (steps + 1) * EVENT_BYTES_PER_CELL_SAMPLE))
+
+
+def host_blocks(size: RunSize, cpu: bool) -> int:
+    """Time blocks :func:`orbitjax.coverage` computes at once on its one device (``blocks_in_flight``).
+
+    On a CPU: :data:`HOST_BLOCKS` when the window holds more than one chunk and their
+    chunks' work arrays together take at most :data:`HOST_BLOCKS_MAX_CHUNK_BYTES`,
+    else 1. It depends on the sizes only, never on the number of cores, so a run
+    gives the same files on every machine. On an accelerator: 1.
+    """
+    steps = max(1, min(size.chunk_steps, size.n_times))
+    if not cpu or size.n_times <= steps:
+        return 1
+    rows = size.n_lat if size.n_rows is None else min(size.n_rows, size.n_lat)
+    chunk = _chunk_bytes(size, steps, rows, size.n_lat * size.n_lon)
+    return HOST_BLOCKS if HOST_BLOCKS * chunk <= HOST_BLOCKS_MAX_CHUNK_BYTES else 1
 
 
 def parse_size(text: str | int | float) -> int:

@@ -9,6 +9,7 @@ scalar coordinate ``stage`` so that the files of a run combine with
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import sys
@@ -154,7 +155,8 @@ def estimate_run_memory(
     from .constellation import Constellation  # noqa: PLC0415
     from .kernels.coverage import footprint_lat_span, rows_per_footprint  # noqa: PLC0415
     from .kernels.grid import make_grid  # noqa: PLC0415
-    from .memory import RunSize, check_memory  # noqa: PLC0415
+    from . import accelerator_expected  # noqa: PLC0415
+    from .memory import RunSize, check_memory, host_blocks  # noqa: PLC0415
     from .propagation import max_radius_km  # noqa: PLC0415
 
     a = scenario.analysis
@@ -183,6 +185,7 @@ def estimate_run_memory(
         size = RunSize(n_sat=n_pad, n_times=n_t, resolution_deg=grid.resolution_deg, box=grid.box, n_masks=n_masks,
                        save_raster=bool(raster), save_positions=n_t * n_sat * 12 <= STORE_LIMIT_BYTES,
                        chunk_steps=min(steps, n_t), n_rows=n_rows, event_timing=exact)
+        size = dataclasses.replace(size, blocks_in_flight=host_blocks(size, cpu=not accelerator_expected()))
         est = check_memory(size, max_memory, what=f"stage {stage.index} ({stage.name})")
         if worst is None or est["total"] > worst["total"]:
             worst = est

@@ -17,6 +17,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -62,6 +64,27 @@ def assert_same_results(got: xr.Dataset, want: xr.Dataset):
             np.testing.assert_array_equal(g, w, err_msg=name)
         else:
             np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12 * 7200, err_msg=name)
+
+
+def test_one_cpu_device_computes_the_two_halves_at_once_with_the_sequential_results(shell, reference, monkeypatch):
+    """coverage() on one CPU device, by default: the window's halves (whole chunks) in two threads
+    at the same time (orbitjax.memory.host_blocks), written in place; the results are those of the
+    sequential loop (devices=1), and the same from run to run."""
+    spans, compute = [], orbitjax.blocks.compute_block
+
+    def spy(plan, i, a, b, device=None, **kw):
+        t0 = time.perf_counter()
+        result = compute(plan, i, a, b, device, **kw)
+        spans.append((i, a, b, threading.get_ident(), t0, time.perf_counter()))
+        return result
+
+    monkeypatch.setattr(orbitjax.blocks, "compute_block", spy)
+    ds = orbitjax.coverage(shell, TIMES, timing="exact", **KW)  # 120 steps in 15 chunks of 8
+    assert sorted(s[:3] for s in spans) == [(0, 0, 64), (1, 64, 120)]
+    (*_, thread_a, start_a, end_a), (*_, thread_b, start_b, end_b) = spans
+    assert thread_a != thread_b and max(start_a, start_b) < min(end_a, end_b)
+    assert_same_results(ds, reference["exact"])
+    xr.testing.assert_identical(orbitjax.coverage(shell, TIMES, timing="exact", **KW), ds)
 
 
 @pytest.fixture(scope="module")
@@ -160,9 +183,9 @@ def test_several_devices_give_identical_results(tmp_path):
         assert len(jax.devices()) == 2
         used = set()
         compute = blocks.compute_block
-        def spy(plan, i, a, b, device=None):
+        def spy(plan, i, a, b, device=None, **kw):
             used.add(device)
-            return compute(plan, i, a, b, device)
+            return compute(plan, i, a, b, device, **kw)
         blocks.compute_block = spy
         shell = orbitjax.walker(altitude_km=700, inclination_deg=60, planes=3, sats_per_plane=4, phasing=1,
                                 min_elevation_deg=20, epoch="2025-01-01T00:00:00", shell="S")
@@ -274,7 +297,7 @@ def test_resume_continues_a_killed_run_and_gives_the_same_files(reference, tmp_p
     computed = []
     compute = orbitjax.blocks.compute_block
     monkeypatch.setattr(orbitjax.blocks, "compute_block",
-                        lambda plan, i, a, b, device=None: computed.append(i) or compute(plan, i, a, b, device))
+                        lambda plan, i, a, b, device=None, **kw: computed.append(i) or compute(plan, i, a, b, device, **kw))
     assert cli.main(args + ["--out", str(out), "--block-steps", "8", "--resume"]) == 0
     assert computed == [2]  # only stage 2's missing block (3 blocks of 8 steps per stage)
     assert not (out / PARTIAL_DIR).exists()

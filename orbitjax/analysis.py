@@ -498,9 +498,16 @@ class _Plan:
         return state, (timed_init(self.cell_shape) if self.timing == "exact" else None)
 
 
+class Cancelled(Exception):
+    """A block stopped between chunks because its run was abandoned (an error elsewhere, Ctrl-C)."""
+
+
 def _run_chunks(plan: _Plan, start: int, stop: int, state, timed, *, fraction, raster=None, positions=None,
-                usable=None, bar=None):
+                usable=None, bar=None, cancel=None):
     """Fold the chunks of steps ``start .. stop`` (``start`` on a chunk boundary) into the states.
+
+    ``cancel`` (a ``threading.Event``, or None): checked before each chunk; once set, the
+    loop raises :class:`Cancelled` (a block in a thread stops when the run is abandoned).
 
     Writes rows ``0 .. stop - start`` of ``fraction`` (E, n), ``raster`` (n, lat, lon),
     ``positions`` (n, sat, 3) and ``usable`` (n, sat) (host arrays, or None; ``usable``
@@ -535,6 +542,8 @@ def _run_chunks(plan: _Plan, start: int, stop: int, state, timed, *, fraction, r
     # instead of idling through the copy and the next dispatch. The states never leave it.
     pending = None
     for start in range(offset, stop, steps):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"steps {start}..{stop} not computed: the run was stopped")
         stop_c = min(start + steps, n_t)
         # Samples start - 1 .. start + steps + 1: sample start + steps ends the chunk's last
         # step, the outer two feed the interpolation (t_all has them at both window ends).

@@ -111,11 +111,12 @@ class WindowArrays(NamedTuple):
 
 
 def compute_block(plan: _Plan, index: int, start: int, stop: int, device=None, *, out: WindowArrays | None = None,
-                  bar=None) -> BlockResult:
+                  bar=None, cancel: threading.Event | None = None) -> BlockResult:
     """Compute block ``index`` (steps ``start .. stop``) from empty states; the Dask task and the device task.
 
     ``out`` (in this process): the window's arrays, whose rows of this block are written in
-    place (the result holds views of them); ``bar``: a progress bar updated per chunk.
+    place (the result holds views of them); ``bar``: a progress bar updated per chunk;
+    ``cancel``: once set, the block stops before its next chunk (``analysis.Cancelled``).
     """
     _match_x64(plan.x64)
     # No jax.default_device context for the default device: the context is part of jit's cache
@@ -126,7 +127,8 @@ def compute_block(plan: _Plan, index: int, start: int, stop: int, device=None, *
         fraction, raster, positions, usable = (WindowArrays.empty(plan, stop - start) if out is None
                                                else out.rows(start, stop))
         state, timed, stats, failed = _run_chunks(plan, start, stop, state, timed, fraction=fraction,
-                                                  raster=raster, positions=positions, usable=usable, bar=bar)
+                                                  raster=raster, positions=positions, usable=usable, bar=bar,
+                                                  cancel=cancel)
     summary = jax.tree_util.tree_map(np.asarray, (state, timed))
     return BlockResult(index, start, stop, summary, fraction, raster, positions, stats, failed, usable)
 
@@ -224,10 +226,12 @@ def local_results(plan: _Plan, todo: Iterable[tuple[int, int, int]], devices=Non
     for d in devs:
         free.put(d)
 
+    cancel = threading.Event()
+
     def task(i, a, b):
         d = free.get()
         try:
-            return compute_block(plan, i, a, b, d, out=out, bar=bar)
+            return compute_block(plan, i, a, b, d, out=out, bar=bar, cancel=cancel)
         finally:
             free.put(d)
 
@@ -237,6 +241,10 @@ def local_results(plan: _Plan, todo: Iterable[tuple[int, int, int]], devices=Non
             for f in as_completed(futures):
                 yield f.result()
         finally:
+            # Done, or abandoned (an error, Ctrl-C, a consumer that stopped): the blocks still
+            # running stop after their current chunk, so leaving the pool waits for one chunk,
+            # not for whole blocks.
+            cancel.set()
             for f in futures:
                 f.cancel()
 

@@ -87,6 +87,31 @@ def test_one_cpu_device_computes_the_two_halves_at_once_with_the_sequential_resu
     xr.testing.assert_identical(orbitjax.coverage(shell, TIMES, timing="exact", **KW), ds)
 
 
+def test_a_failing_block_stops_the_other_after_its_current_chunk(shell, monkeypatch):
+    """An error in one thread (or Ctrl-C in the caller) must not wait for the other block's
+    whole half of the window: it stops before its next chunk and the error comes through."""
+    import orbitjax.analysis as analysis
+
+    calls, step, compute = [], analysis._chunk_step_stored, orbitjax.blocks.compute_block
+
+    def slow_step(*args, **kwargs):
+        calls.append(threading.get_ident())
+        time.sleep(0.05)
+        return step(*args, **kwargs)
+
+    def failing(plan, i, a, b, device=None, **kw):
+        if i == 0:
+            time.sleep(0.3)
+            raise ValueError("block 0 failed")
+        return compute(plan, i, a, b, device, **kw)
+
+    monkeypatch.setattr(analysis, "_chunk_step_stored", slow_step)
+    monkeypatch.setattr(orbitjax.blocks, "compute_block", failing)
+    with pytest.raises(ValueError, match="block 0 failed"):
+        orbitjax.coverage(shell, TIMES, timing="sampled", **{**KW, "chunk_steps": 1})  # 2 blocks of 60 chunks
+    assert 0 < len(calls) < 40  # block 1 stopped early, not after its 60 chunks
+
+
 @pytest.fixture(scope="module")
 def thread_client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,

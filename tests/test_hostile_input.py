@@ -8,6 +8,7 @@ leftovers and clashes in the output folder, late errors made early.
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -70,6 +71,36 @@ def test_netcdf_write_failure_names_the_file_and_leaves_no_temporary(tiny, tmp_p
     assert main(["run", str(tiny), "--out", str(out), "--quiet", "--resolution", "15"]) == 2
     _one_error_line(capsys, "tiny_stage1_L1.nc", "cannot write NetCDF", "HDF error")
     assert not out.exists() or not [p for p in out.iterdir() if p.name != "orbitjax_run.json"]
+
+
+def test_ctrl_c_during_a_stage_write_finishes_the_file_then_interrupts(tmp_path, monkeypatch):
+    # Ctrl-C inside xarray's write once left its HDF5 file lock held: the interrupted run then
+    # hung in the write's cleanup, waiting for that lock (seen with `orbitjax run`).
+    from orbitjax.io.netcdf import write_netcdf
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own, as in a shell
+    write = xr.Dataset.to_netcdf
+    progress = []
+
+    def interrupted_write(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of the write
+        progress.append("after the interrupt")
+        return write(self, *args, **kwargs)
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", interrupted_write)
+    ds = xr.Dataset({"v": (("lat", "lon"), np.arange(6.0).reshape(2, 3))},
+                    coords={"lat": [0.5, 1.5], "lon": [0.5, 1.5, 2.5]})
+    path = tmp_path / "stage.nc"
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            write_netcdf(ds, path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert progress == ["after the interrupt"]  # the write went on
+    assert [p.name for p in tmp_path.iterdir()] == ["stage.nc"]  # whole, under its name, no temporary
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", write)
+    with xr.open_dataset(path) as back:
+        np.testing.assert_array_equal(back.v.values, ds.v.values)
 
 
 def test_corrupted_stage_file_is_one_line_naming_it(tiny, tmp_path, capsys):

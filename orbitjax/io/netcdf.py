@@ -16,9 +16,12 @@ order, so ``open_netcdf(write_netcdf(ds, p))`` is identical to ``ds``.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import signal
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -98,12 +101,36 @@ def stale_temporaries(directory: str | os.PathLike, names) -> list[Path]:
     return out
 
 
+@contextlib.contextmanager
+def interrupt_after():
+    """Hold Ctrl-C (SIGINT) until the block ends, then raise ``KeyboardInterrupt``.
+
+    An interrupt inside xarray's NetCDF write can leave its HDF5 file lock held, and the
+    write's cleanup then waits for that lock forever (seen: ``orbitjax run`` interrupted
+    while writing a stage never exited). Only in the main thread, and only where Python's
+    own SIGINT handler is installed.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    held = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        raise KeyboardInterrupt
+
+
 def write_netcdf(ds: xr.Dataset, path: str | os.PathLike, *, complevel: int = 1) -> Path:
     """Write ``ds`` to ``path`` (NETCDF4, compressed, CF layout) atomically; return the path.
 
     Raises:
       NetCDFError (an OSError) naming ``path`` when the file cannot be written
       (disk full, permissions, an HDF error); no temporary file is left behind.
+      KeyboardInterrupt: Ctrl-C during the write, raised once the file is written.
     """
     path = Path(path)
     try:
@@ -114,9 +141,10 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike, *, complevel: int = 1)
     os.close(fd)
     try:
         cf = to_cf_layout(ds)
-        cf.to_netcdf(tmp, format="NETCDF4", engine="netcdf4", encoding=encoding_for(cf, complevel=complevel))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        with interrupt_after():  # Ctrl-C comes after the file is whole, under its final name
+            cf.to_netcdf(tmp, format="NETCDF4", engine="netcdf4", encoding=encoding_for(cf, complevel=complevel))
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:
         Path(tmp).unlink(missing_ok=True)
         detail = getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0]

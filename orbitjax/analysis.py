@@ -664,14 +664,15 @@ def coverage(
 
     Results of the block paths equal the sequential loop's: integers and the
     raster identical, event-timed float figures up to the rounding of their sums
-    (``docs/merge_algebra.md``; ~1e-15 relative for the bundled stages). Regions, cones, daylight and gateways work on
-    every path: they act within each chunk (gateway usability and the Sun per
-    sample), so blocks need nothing from each other.
+    (``docs/merge_algebra.md``; ~1e-14 relative for the bundled stages). Regions,
+    cones, daylight and gateways work on every path: they act within each chunk
+    (gateway usability and the Sun per sample), so blocks need nothing from each other.
 
     Returns:
       xarray.Dataset (schema in ``orbitjax.io.dataset``).
 
-    Peak memory: per chunk about ``chunk_steps * (n_lat * 2 n_lon * 2 B + sat * rows * 40 B)``
+    Peak memory (two blocks at once on a CPU hold two chunks and two states, see
+    :func:`orbitjax.memory.host_blocks`): per chunk about ``chunk_steps * (n_lat * 2 n_lon * 2 B + sat * rows * 40 B)``
     on the device (the int16 difference array and the footprint intervals; ~2 MB per
     step for the full Kuiper constellation at 1 deg), plus the figures-of-merit state,
     68 B per cell and mask (144 B with event timing); none of it grows with the window. Event timing

@@ -39,8 +39,8 @@ grid        chunk steps  peak     estimate
 ==========  ===========  =======  ========
 
 Two blocks at once (4 steps in two 2-step chunks, 0.5 deg): 1.20 GB, estimate 1.42 GB
-(the same run one block at a time: 0.92 GB). Sampled timing at 0.1 deg (72 satellites): 1.49 GB (estimate 1.94 GB). The 0.05
-deg global grid event-timed is estimated at 25 GB (more than 15 GB was seen before
+(the same run one block at a time: 0.92 GB). Sampled timing at 0.1 deg (72 satellites):
+1.49 GB (estimate 1.94 GB). The 0.05 deg global grid event-timed is estimated at 25 GB (more than 15 GB was seen before
 that run was stopped). tests/test_memory_estimate.py checks a run's peak against it.
 Also measured: 30 days at 60 s on a 0.5 deg grid, full Kuiper (3,236 satellites),
 sampled, no raster: 577 MB peak RSS (benchmarks/RESULTS.md).

@@ -690,19 +690,17 @@ def coverage(
                  chunk_steps=chunk_steps, save_raster=save_raster, save_positions=save_positions,
                  earth_model=earth_model, timing=timing, radius_km=radius_km, region=region,
                  half_angle_deg=half_angle_deg, sun_elevation_min_deg=sun_elevation_min_deg, gateways=gateways)
+    if client is None and devices is None and not _several_devices(None):
+        device = jax.devices()[0]
+        blocks = host_blocks(plan.run_size(), device.platform == "cpu")
+        if blocks > 1:  # the window's halves computed at once on the one CPU device (two threads)
+            devices = [device] * blocks
+            block_steps = -(-plan.n_t // (plan.steps * blocks)) * plan.steps
     if client is not None or _several_devices(devices):
         from .blocks import coverage_blocks  # noqa: PLC0415
 
         return coverage_blocks(plan, satellites, client=client, devices=devices, block_steps=block_steps,
                                progress=progress, attrs=attrs)
-    device = jax.devices()[0]
-    blocks = 1 if devices is not None else host_blocks(plan.run_size(), device.platform == "cpu")
-    if blocks > 1:  # the window's halves computed at once on the one CPU device (two threads)
-        from .blocks import coverage_blocks  # noqa: PLC0415
-
-        chunks = -(-plan.n_t // plan.steps)
-        return coverage_blocks(plan, satellites, devices=[device] * blocks,
-                               block_steps=-(-chunks // blocks) * plan.steps, progress=progress, attrs=attrs)
     state, timed = plan.init_states()
     n_t, n_sat = plan.n_t, plan.n_sat
     whole, raster = plan.new_raster(n_t)

@@ -441,15 +441,15 @@ def coverage_blocks(plan: _Plan, satellites, *, client=None, devices=None, block
         else:  # the blocks write their rows of ``out`` and update the bar themselves
             results, tree = local_results(plan, todo, devices, out=out, bar=bar), None
         for r in results:
-            if tree is not None:  # a task's rows come back with its result
-                for dst, src in zip(out.rows(r.start, r.stop), (r.fraction, r.raster, r.positions, r.usable)):
-                    if dst is not None:
-                        dst[...] = src
-                bar.update(r.stop - r.start)
             stats += r.stats
             failed += r.failed
             if tree is None:
                 reducer.add(r.index, r.summary)
+            else:  # a task's rows come back with its result
+                for dst, src in zip(out.rows(r.start, r.stop), (r.fraction, r.raster, r.positions, r.usable)):
+                    if dst is not None:
+                        dst[...] = src
+                bar.update(r.stop - r.start)
         state, timed = reducer.result() if tree is None else tree.result()
     return _dataset(plan, satellites, state, timed, out.fraction, whole, out.positions, stats, failed, attrs,
                     usable=out.usable)

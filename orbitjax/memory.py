@@ -40,8 +40,8 @@ grid        chunk steps  peak     estimate
 
 Two blocks at once (4 steps in two 2-step chunks, 0.5 deg): 1.20 GB, estimate 1.42 GB
 (the same run one block at a time: 0.92 GB). Sampled timing at 0.1 deg (72 satellites):
-1.49 GB (estimate 1.94 GB). The 0.05 deg global grid event-timed is estimated at 25 GB (more than 15 GB was seen before
-that run was stopped). tests/test_memory_estimate.py checks a run's peak against it.
+1.49 GB (estimate 1.94 GB). The 0.05 deg global grid event-timed is estimated at 25 GB
+(more than 15 GB was seen before that run was stopped). tests/test_memory_estimate.py checks a run's peak against it.
 Also measured: 30 days at 60 s on a 0.5 deg grid, full Kuiper (3,236 satellites),
 sampled, no raster: 577 MB peak RSS (benchmarks/RESULTS.md).
 """
@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .kernels.grid import Grid
 
@@ -115,7 +115,10 @@ def estimate_bytes(size: RunSize) -> dict[str, int]:
     cells = s.n_lat * s.n_lon
     blocks = max(1, s.blocks_in_flight)
     parts = {
-        "chunk": blocks * _chunk_bytes(s, steps, rows, cells),
+        "chunk": blocks * (steps * (s.n_masks * (2 * cells * DIFF_BYTES_PER_CELL + cells * 2)
+                                    + s.n_sat * rows * INTERVAL_BYTES)
+                           + s.event_timing * s.n_masks * cells
+                           * (EVENT_BYTES_PER_CELL + (steps + 1) * EVENT_BYTES_PER_CELL_SAMPLE)),
         "satellites": s.n_sat * (SAT_BYTES + blocks * steps * SAT_STEP_BYTES),
         "merit": blocks * cells * s.n_masks * MERIT_BYTES_PER_CELL + s.n_times * s.n_masks * 8,
         "raster": s.n_times * cells * 2 if s.save_raster else 0,
@@ -126,12 +129,6 @@ def estimate_bytes(size: RunSize) -> dict[str, int]:
     return parts
 
 
-def _chunk_bytes(s: RunSize, steps: int, rows: int, cells: int) -> int:
-    """One chunk's device work arrays (bytes)."""
-    return (steps * (s.n_masks * (2 * cells * DIFF_BYTES_PER_CELL + cells * 2) + s.n_sat * rows * INTERVAL_BYTES)
-            + s.event_timing * s.n_masks * cells * (EVENT_BYTES_PER_CELL + (steps + 1) * EVENT_BYTES_PER_CELL_SAMPLE))
-
-
 def host_blocks(size: RunSize, cpu: bool) -> int:
     """Time blocks :func:`orbitjax.coverage` computes at once on its one device (``blocks_in_flight``).
 
@@ -140,11 +137,9 @@ def host_blocks(size: RunSize, cpu: bool) -> int:
     else 1. It depends on the sizes only, never on the number of cores, so a run
     gives the same files on every machine. On an accelerator: 1.
     """
-    steps = max(1, min(size.chunk_steps, size.n_times))
-    if not cpu or size.n_times <= steps:
+    if not cpu or size.n_times <= size.chunk_steps:
         return 1
-    rows = size.n_lat if size.n_rows is None else min(size.n_rows, size.n_lat)
-    chunk = _chunk_bytes(size, steps, rows, size.n_lat * size.n_lon)
+    chunk = estimate_bytes(replace(size, blocks_in_flight=1))["chunk"]
     return HOST_BLOCKS if HOST_BLOCKS * chunk <= HOST_BLOCKS_MAX_CHUNK_BYTES else 1
 
 

@@ -588,8 +588,6 @@ def _iso_ms(values) -> np.ndarray:
     return np.char.add(np.datetime_as_string(ms, unit="ms"), "Z")
 
 
-
-
 def access(satellites: Constellation | Satellites, window, sites, *, min_elevation_deg=None,
            step_s: float = DEFAULT_STEP_S, n_iter: int = 8, block_pair_samples: int = BLOCK_PAIR_SAMPLES,
            attrs: dict | None = None) -> AccessReport:

@@ -114,41 +114,49 @@ def _chunk_step(model, state, timed, offset_s, t_s, gmst_rad, min_el_rad, valid,
     usable = gateway_usable(r, *limits["gateways"]) if "gateways" in limits else None  # (T + 1, sat)
     day = (daylight_margin(limits["sun"][1:-1], limits["sin_sun_min"], grid)
            if "sun" in limits else None)  # (T + 1, lat, lon)
-    counts = []
-    # A static loop over the (few) masks: vmap would batch the scatter, which XLA runs ~2x slower.
+    n_masks = min_el_rad.shape[0]
+
+    def over_masks(one_mask):
+        """``one_mask(min_el (sat,)) -> pytree`` for every mask, stacked on a leading (E,) axis.
+
+        One mask: called as is. Several: in a loop compiled once (``lax.map``); a Python loop
+        put a copy of the whole per-mask computation in the kernel for each mask, so compile
+        time grew with the number of masks. vmap would batch the scatter, which XLA runs ~2x slower.
+        """
+        if n_masks == 1:
+            return jax.tree_util.tree_map(lambda x: x[None], one_mask(min_el_rad[0]))
+        return jax.lax.map(one_mask, min_el_rad)
+
     if timing == "exact":
         payload = packed_payload(r.shape[0], layout)
         motion = cubic_motion(r_ext)
-        timings = []
-        for e in range(min_el_rad.shape[0]):
-            geom = footprint_intervals(r, min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km,
+
+        def timed_mask(min_el):
+            geom = footprint_intervals(r, min_el, grid=grid, n_rows=n_rows, radius_km=radius_km,
                                        half_angle_rad=half, usable=usable)
             packed = scatter_intervals(*geom, payload, grid=grid)  # (T + 1, lat, lon)
-            sweep = swept_intervals(r, min_el_rad[e], grid=grid, n_rows=n_rows_swept,
+            sweep = swept_intervals(r, min_el, grid=grid, n_rows=n_rows_swept,
                                     max_step_angle_rad=step_angle, radius_km=radius_km, half_angle_rad=half)
             if usable is not None:  # the swept set must hold exactly the satellites of both ends' sets
                 sweep = sweep[:3] + (sweep[3] & (usable[:-1] | usable[1:])[..., None],)
             swept = scatter_intervals(*sweep, payload, grid=grid)  # (T, lat, lon)
-            st = step_timing(motion, packed, swept, min_el_rad[e], layout=layout, grid=grid,
+            st = step_timing(motion, packed, swept, min_el, layout=layout, grid=grid,
                              capacity=capacity, radius_km=radius_km, valid=valid, half_angle_rad=half)
             count = decode_counts(packed[:n_t], layout).astype(jnp.int16)
-            fields, n_clipped = st[:4], 0
+            fields, n_clipped = st[:4], jnp.int32(0)
             if day is not None:  # covered only in daylight: mask the samples, clip the timed steps
                 count = jnp.where(day[:n_t] >= 0, count, 0).astype(jnp.int16)
                 *fields, merged = clip_step_timing(*fields, *daylight_window(day[:-1], day[1:]))
                 n_clipped = jnp.sum(merged & valid[:, None, None], dtype=jnp.int32)
-            counts.append(count)
-            timings.append(tuple(fields))
-            stats = stats + jnp.stack([st.n_listed, st.n_approx + n_clipped])
-        fields = [jnp.stack(f, 1) for f in zip(*timings)]  # each (T, E, lat, lon)
-        timed = timed_update(timed, *fields, merit_config.step_s, valid)
-        counts = jnp.stack(counts)
+            return count, tuple(fields), jnp.stack([st.n_listed, st.n_approx + n_clipped])
+
+        counts, fields, per_mask = over_masks(timed_mask)  # (E, T, lat, lon), each (E, T, lat, lon), (E, 2)
+        stats = stats + jnp.sum(per_mask, axis=0, dtype=jnp.int32)
+        timed = timed_update(timed, *(jnp.swapaxes(f, 0, 1) for f in fields), merit_config.step_s, valid)
     else:
-        counts = jnp.stack([
-            coverage_counts(r[:, :n_t], min_el_rad[e], grid=grid, n_rows=n_rows, radius_km=radius_km,
-                            half_angle_rad=half, usable=None if usable is None else usable[:n_t])
-            for e in range(min_el_rad.shape[0])
-        ])
+        counts = over_masks(lambda min_el: coverage_counts(
+            r[:, :n_t], min_el, grid=grid, n_rows=n_rows, radius_km=radius_km, half_angle_rad=half,
+            usable=None if usable is None else usable[:n_t]))
         if day is not None:
             counts = jnp.where(day[None, :n_t] >= 0, counts, 0).astype(counts.dtype)
     if area.ndim == 1:  # weights separable by row (the globe, a box)

@@ -102,6 +102,25 @@ def test_coverage_never_increases_as_the_mask_rises(shell, masks):
     assert np.all(np.diff(ds.max_gap_s.values, axis=0) >= -1e-6)
 
 
+def test_each_mask_of_a_sweep_equals_a_run_at_that_mask_alone(shell):
+    """The masks of a sweep run one after another in one compiled loop: each must give what a
+    run with that mask alone gives. The sweep has the shapes of the hypothesis test above (its
+    kernel is compiled once per process); masks 1 and 2 deg share one footprint row count (mask
+    0 needs one more row), so their runs alone share one kernel too."""
+    times = time_grid("2025-01-01T00:00:00", 1800, 120)
+    kw = dict(resolution_deg=10.0, progress=False)
+    masks = [0.0, 1.0, 2.0]
+    sweep = orbitjax.coverage(shell, times, elevation_sweep_deg=masks, **kw)
+    names = ("percent_time_covered", "max_gap_s", "mean_response_time_s", "coverage_fraction")
+    for i in (1, 2):
+        alone = orbitjax.coverage(shell, times, min_elevation_deg=masks[i], **kw)
+        for name in names:
+            np.testing.assert_array_equal(sweep[name].values[i], alone[name].values, err_msg=f"{name}, mask {i}")
+    # The masks differ enough to tell them apart: a loop that reused one mask would fail above.
+    assert not np.array_equal(sweep.percent_time_covered.values[0], sweep.percent_time_covered.values[1])
+    assert not np.array_equal(sweep.percent_time_covered.values[1], sweep.percent_time_covered.values[2])
+
+
 @pytest.mark.slow
 def test_catalogue_stages_by_launch_match_the_designed_scenario():
     """The bundled synthetic TLEs (SGP4) reproduce the Kepler scenario's three stages."""

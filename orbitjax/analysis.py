@@ -51,7 +51,7 @@ from .kernels.merit import (
 )
 from .propagation import deep_space_needed, ecef_positions, make_model, max_radius_km, model_name, time_offsets
 from .kernels.frames import gmst82
-from .timescales import as_datetime64, jd2_from_datetime64
+from .timescales import as_datetime64, jd2_from_datetime64, parse_duration_s, time_grid
 
 DEFAULT_N_ASSETS = (1, 2, 3, 4)
 STORE_LIMIT_BYTES = 256 * 2**20
@@ -221,8 +221,31 @@ def _progress(total: int, desc: str, enabled):
     return tqdm(total=total, desc=desc, unit="step", disable=not enabled, leave=False, file=sys.stderr)
 
 
+DEFAULT_STEP_S = 60.0
+"""Sample spacing of a ``(start, duration)`` window given without ``step_s``."""
+
+
+def _window_times(times, step_s):
+    """(times, step_s): ``times`` itself, or the sample times of a ``(start, duration)`` window
+    (``duration`` in seconds or like ``"6h"``): ``start``, ``start + step_s``, ... before
+    ``start + duration``, ``step_s`` defaulting to :data:`DEFAULT_STEP_S`."""
+    if not (isinstance(times, tuple) and len(times) == 2):
+        return times, step_s
+    try:
+        duration_s = parse_duration_s(times[1])
+    except ValueError:
+        return times, step_s  # two UTC times
+    step_s = DEFAULT_STEP_S if step_s is None else step_s
+    start = as_datetime64(times[0])
+    if np.ndim(start) != 0:
+        raise ValueError("the window's start must be a single UTC time")
+    return time_grid(start, duration_s, step_s), step_s
+
+
 def _check_times(times, step_s):
-    """(times datetime64 (time,), step_s float) from regularly spaced UTC times; ValueError otherwise."""
+    """(times datetime64 (time,), step_s float) from regularly spaced UTC times or a ``(start,
+    duration)`` window; ValueError otherwise."""
+    times, step_s = _window_times(times, step_s)
     times = np.atleast_1d(as_datetime64(times))
     if times.ndim != 1 or times.size < 1:
         raise ValueError("times must be a non-empty 1-D sequence of UTC times")
@@ -608,7 +631,9 @@ def coverage(
     Args:
       satellites: a designed :class:`Constellation` (Kepler + J2) or a
         :class:`Satellites` catalogue (SGP4/SDP4).
-      times: regularly spaced UTC times (datetime64 or strings), at least 1.
+      times: regularly spaced UTC times (datetime64 or strings), at least 1; or a
+        ``(start, duration)`` window (duration in seconds or like ``"6h"``), sampled
+        every ``step_s`` (default 60 s) from ``start``, as ``access()`` takes it.
       resolution_deg: grid resolution; must divide 180.
       min_elevation_deg: scalar or (sat,) minimum elevation; default the
         constellation's per-satellite values (required for catalogues).
@@ -617,7 +642,8 @@ def coverage(
         (the raster is kept for the first mask only).
       n_assets: N values of the N-asset coverage figure.
       step_s: the time step; needed only when ``times`` has a single element
-        (otherwise it is the spacing of ``times``, which must be regular).
+        (otherwise it is the spacing of ``times``, which must be regular), and the
+        sample spacing of a ``(start, duration)`` window.
       chunk_steps: time steps per chunk (memory knob); default from the sizes.
       save_raster: keep ``visible_count(time, lat, lon)``; default: when it takes
         at most 256 MiB (:data:`STORE_LIMIT_BYTES`).

@@ -51,7 +51,11 @@ def as_datetime64(times) -> np.ndarray:
     if wide is None:
         import pandas as pd  # noqa: PLC0415 (xarray's dependency; only for inputs numpy cannot parse)
 
-        wide = pd.to_datetime(np.atleast_1d(times), utc=True).tz_convert(None).to_numpy()
+        try:
+            wide = pd.to_datetime(np.atleast_1d(times), utc=True).tz_convert(None).to_numpy()
+        except (ValueError, TypeError, OverflowError) as err:  # pandas' message names formats to pass
+            raise ValueError(f"cannot read {_shown(times)} as UTC times: expected ISO 8601 (e.g. "
+                             f"'2025-10-15T00:00Z'), datetime or datetime64 ({str(err).splitlines()[0]})") from None
         wide = wide if np.ndim(times) else wide[0]
     _check_ns_range(wide)
     out = np.asarray(wide).astype("datetime64[ns]")
@@ -84,6 +88,12 @@ def seconds_since(times, epoch) -> np.ndarray:
     """Elapsed seconds from ``epoch`` (broadcast) to ``times``, from integer nanoseconds."""
     dt_ns = as_datetime64(times).astype(np.int64) - as_datetime64(epoch).astype(np.int64)
     return dt_ns.astype(np.float64) / 1e9
+
+
+def _shown(value, limit: int = 60) -> str:
+    """A short repr of a user value for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def time_grid(start, duration_s: float, step_s: float) -> np.ndarray:

@@ -196,9 +196,9 @@ def _brute_counts(r_tsx, min_el_rad, lat_deg, lon_deg, earth_model="wgs84"):
     return counts, edge
 
 
-@pytest.mark.parametrize("earth_model", ["wgs84", "sphere"])
-def test_analysis_coverage_matches_brute_force(earth_model):
-    c = from_elements(
+def _three_orbits():
+    """LEO, near-polar LEO and an eccentric MEO orbit, each with its own mask."""
+    return from_elements(
         a_km=[RE_WGS84 + 550.0, RE_WGS84 + 1200.0, 26560.0],
         e=[0.0, 0.001, 0.1],
         inc_deg=[53.0, 87.9, 55.0],
@@ -208,6 +208,11 @@ def test_analysis_coverage_matches_brute_force(earth_model):
         epoch=EPOCH,
         min_elevation_deg=[10.0, 25.0, 5.0],
     )
+
+
+@pytest.mark.parametrize("earth_model", ["wgs84", "sphere"])
+def test_analysis_coverage_matches_brute_force(earth_model):
+    c = _three_orbits()
     times = EPOCH + np.arange(5) * np.timedelta64(10, "m") + np.timedelta64(3, "h")
     # Sampled figures: the percent of time below is checked against the sampled brute-force counts.
     ds = coverage(c, times, resolution_deg=5.0, progress=False, earth_model=earth_model, timing="sampled")
@@ -252,3 +257,16 @@ def test_analysis_coverage_matches_brute_force(earth_model):
     pct = 100.0 * covered.mean(axis=0)
     ok = ~edge.any(axis=0)
     np.testing.assert_allclose(ds["percent_time_covered"].values[ok], pct[ok], rtol=0, atol=1e-9)
+
+
+def test_coverage_takes_a_start_and_duration_window_like_access():
+    c = _three_orbits()
+    times = EPOCH + np.arange(5) * np.timedelta64(10, "m") + np.timedelta64(3, "h")
+    kw = dict(resolution_deg=5.0, progress=False, earth_model="sphere", timing="sampled")
+    given = coverage(c, times, **kw)  # the shapes of the brute-force test: compiled once per process
+    window = coverage(c, (str(times[0]) + "Z", "50min"), step_s=600, **kw)  # samples at 0, 10, ..., 40 min
+    np.testing.assert_array_equal(window["time"].values, times)
+    for name in ("visible_count", "percent_time_covered", "coverage_fraction"):
+        np.testing.assert_array_equal(window[name].values, given[name].values)
+    with pytest.raises(ValueError, match="cannot read .*'soon'.* as UTC times"):
+        coverage(c, (str(times[0]), "soon"), **kw)  # neither a duration nor a time

@@ -52,6 +52,14 @@ def test_inputs_accepted():
     assert as_datetime64(["2025-10-15", "2025-10-16"]).shape == (2,)
 
 
+@pytest.mark.parametrize("bad", ["yesterday", ["2025-10-15", "1h"], "2025-13-45T00:00"])
+def test_unreadable_times_are_one_line_naming_the_value(bad):
+    with pytest.raises(ValueError, match=r"cannot read .* as UTC times: expected ISO 8601") as err:
+        as_datetime64(bad)
+    assert "\n" not in str(err.value)
+    assert repr(bad)[:20] in str(err.value)
+
+
 @pytest.mark.parametrize("text, seconds", [(3600, 3600.0), ("90s", 90.0), ("15min", 900.0), ("6h", 21600.0),
                                            ("1.5d", 129600.0), (" 2 h ", 7200.0)])
 def test_parse_duration(text, seconds):

@@ -372,9 +372,12 @@ def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elev
         save_positions = times.size * n_sat * 12 <= STORE_LIMIT_BYTES
 
     if min_elevation_deg is None:
-        if not isinstance(satellites, Constellation):
+        if isinstance(satellites, Constellation):
+            min_elevation_deg = satellites.min_elevation_deg
+        elif elevation_sweep_deg is not None:  # the sweep's masks apply; its first is the raster's
+            min_elevation_deg = np.atleast_1d(np.asarray(elevation_sweep_deg, np.float64))[:1]
+        else:
             raise ValueError("min_elevation_deg is required for a satellite catalogue (e.g. 35 for Kuiper)")
-        min_elevation_deg = satellites.min_elevation_deg
     per_sat = np.broadcast_to(np.asarray(min_elevation_deg, np.float64), (n_sat,)).copy()
     if elevation_sweep_deg is not None:
         sweep = tuple(float(e) for e in np.atleast_1d(elevation_sweep_deg))
@@ -639,7 +642,9 @@ def coverage(
         constellation's per-satellite values (required for catalogues).
       elevation_sweep_deg: optional sequence of masks applied to every satellite;
         figures of merit and coverage_fraction then get a ``min_elevation`` dim
-        (the raster is kept for the first mask only).
+        (the raster is kept for the first mask only; a catalogue then needs no
+        ``min_elevation_deg``). The masks run one after another in a loop compiled
+        once: the first call costs about what one mask costs.
       n_assets: N values of the N-asset coverage figure.
       step_s: the time step; needed only when ``times`` has a single element
         (otherwise it is the spacing of ``times``, which must be regular), and the

@@ -151,6 +151,15 @@ def test_catalogue_requires_min_elevation():
         orbitjax.coverage(tles, ["2025-10-15T00:00:00", "2025-10-15T00:01:00"])
 
 
+def test_catalogue_with_an_elevation_sweep_needs_no_single_mask():
+    tles = orbitjax.read_tle(orbitjax.scenario.bundled_data_dir() / "kuiper_falcon9_synthetic.tle")
+    ds = orbitjax.coverage(tles, ("2025-10-15T00:00:00Z", "2min"), elevation_sweep_deg=[30, 40],
+                           resolution_deg=10.0, timing="sampled", progress=False)
+    assert list(ds.min_elevation.values) == [30, 40]
+    assert np.all(ds.min_elevation_deg.values == 30)  # the raster's mask, the sweep's first
+    assert np.all(ds.coverage_fraction.values[0] >= ds.coverage_fraction.values[1])
+
+
 def test_single_sample_window_uses_the_given_step(shell):
     ds = orbitjax.coverage(shell, ["2025-01-01T00:00:00"], step_s=60.0, resolution_deg=10.0, progress=False,
                            timing="sampled")

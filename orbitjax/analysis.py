@@ -233,7 +233,12 @@ def _window_times(times, step_s):
         return times, step_s
     try:
         duration_s = parse_duration_s(times[1])
-    except ValueError:
+    except ValueError as err:
+        try:
+            as_datetime64(times[1])
+        except ValueError:
+            raise ValueError(f"times {times!r}: the second element is neither a duration ({err}) nor a "
+                             "UTC time") from None
         return times, step_s  # two UTC times
     step_s = DEFAULT_STEP_S if step_s is None else step_s
     start = as_datetime64(times[0])

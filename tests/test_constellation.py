@@ -268,5 +268,8 @@ def test_coverage_takes_a_start_and_duration_window_like_access():
     np.testing.assert_array_equal(window["time"].values, times)
     for name in ("visible_count", "percent_time_covered", "coverage_fraction"):
         np.testing.assert_array_equal(window[name].values, given[name].values)
-    with pytest.raises(ValueError, match="cannot read .*'soon'.* as UTC times"):
-        coverage(c, (str(times[0]), "soon"), **kw)  # neither a duration nor a time
+    for bad in ("soon", "-1h"):
+        with pytest.raises(ValueError, match=f"'{bad}'.* neither a duration .* nor a UTC time"):
+            coverage(c, (str(times[0]), bad), **kw)
+    with pytest.raises(ValueError, match="cannot read 'yesterday' as UTC times"):
+        coverage(c, ("yesterday", "1h"), **kw)

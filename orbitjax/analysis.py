@@ -51,7 +51,7 @@ from .kernels.merit import (
 )
 from .propagation import deep_space_needed, ecef_positions, make_model, max_radius_km, model_name, time_offsets
 from .kernels.frames import gmst82
-from .timescales import as_datetime64, jd2_from_datetime64, parse_duration_s, time_grid
+from .timescales import as_datetime64, jd2_from_datetime64, start_and_duration, time_grid
 
 DEFAULT_N_ASSETS = (1, 2, 3, 4)
 STORE_LIMIT_BYTES = 256 * 2**20
@@ -226,25 +226,14 @@ DEFAULT_STEP_S = 60.0
 
 
 def _window_times(times, step_s):
-    """(times, step_s): ``times`` itself, or the sample times of a ``(start, duration)`` window
-    (``duration`` in seconds or like ``"6h"``): ``start``, ``start + step_s``, ... before
-    ``start + duration``, ``step_s`` defaulting to :data:`DEFAULT_STEP_S`."""
-    if not (isinstance(times, tuple) and len(times) == 2):
+    """(times, step_s): ``times`` itself, or the sample times of a ``(start, duration)`` window:
+    ``start``, ``start + step_s``, ... before ``start + duration``, ``step_s`` defaulting to
+    :data:`DEFAULT_STEP_S`."""
+    window = start_and_duration(times)
+    if window is None:
         return times, step_s
-    try:
-        duration_s = parse_duration_s(times[1])
-    except ValueError as err:
-        try:
-            as_datetime64(times[1])
-        except ValueError:
-            raise ValueError(f"times {times!r}: the second element is neither a duration ({err}) nor a "
-                             "UTC time") from None
-        return times, step_s  # two UTC times
     step_s = DEFAULT_STEP_S if step_s is None else step_s
-    start = as_datetime64(times[0])
-    if np.ndim(start) != 0:
-        raise ValueError("the window's start must be a single UTC time")
-    return time_grid(start, duration_s, step_s), step_s
+    return time_grid(*window, step_s), step_s
 
 
 def _check_times(times, step_s):

@@ -57,7 +57,7 @@ from .kernels.access import (
 from .kernels.earth import WGS84
 from .kernels.frames import gmst82, teme_to_ecef_rv
 from .propagation import _inertial_states, deep_space_needed, make_model, model_name, time_offsets
-from .timescales import as_datetime64, jd2_from_datetime64, parse_duration_s
+from .timescales import as_datetime64, jd2_from_datetime64, start_and_duration
 
 SITE, PASS = "site", "pass"
 PASS_COLUMNS = (
@@ -121,11 +121,9 @@ def _bucket(n: int, minimum: int = _MIN_CAP) -> int:
 
 def _window(window, step_s):
     """(start datetime64[ns], duration_s) from ``(start, duration)`` or a time array."""
-    if isinstance(window, tuple) and len(window) == 2:
-        start = as_datetime64(window[0])
-        if np.ndim(start) != 0:
-            raise ValueError("window start must be a single UTC time")
-        duration_s = parse_duration_s(window[1])
+    pair = start_and_duration(window)
+    if pair is not None:
+        start, duration_s = pair
     else:
         times = np.atleast_1d(as_datetime64(window))
         if times.ndim != 1 or times.size < 2:

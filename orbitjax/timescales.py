@@ -90,6 +90,30 @@ def seconds_since(times, epoch) -> np.ndarray:
     return dt_ns.astype(np.float64) / 1e9
 
 
+def start_and_duration(window):
+    """``(start datetime64[ns], duration_s)`` of a ``(start, duration)`` pair, or None for
+    anything else (e.g. a pair of UTC times, or any sequence of times).
+
+    ``duration``: seconds or a string like ``"6h"`` (:func:`parse_duration_s`). A pair whose
+    second element is neither a duration nor a time raises ValueError with the duration's reason.
+    """
+    if not (isinstance(window, tuple) and len(window) == 2):
+        return None
+    try:
+        duration_s = parse_duration_s(window[1])
+    except ValueError as err:
+        try:
+            as_datetime64(window[1])
+        except ValueError:
+            raise ValueError(f"window {_shown(window)}: the second element is neither a duration ({err}) "
+                             "nor a UTC time") from None
+        return None
+    start = as_datetime64(window[0])
+    if np.ndim(start) != 0:
+        raise ValueError(f"window {_shown(window)}: the start must be a single UTC time")
+    return np.datetime64(start, "ns"), duration_s
+
+
 def _shown(value, limit: int = 60) -> str:
     """A short repr of a user value for an error message."""
     text = repr(value)

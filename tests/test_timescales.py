@@ -13,6 +13,7 @@ from orbitjax.timescales import (
     jd2_from_datetime64,
     parse_duration_s,
     seconds_since,
+    start_and_duration,
     time_grid,
 )
 
@@ -77,3 +78,16 @@ def test_time_grid():
     assert g.size == 1440 and g[1] - g[0] == np.timedelta64(60, "s")
     with pytest.raises(ValueError):
         time_grid("2025-10-15", -1, 60)
+
+
+def test_start_and_duration_reads_pairs_and_leaves_times_alone():
+    start = np.datetime64("2025-10-15T00:00:00", "ns")
+    assert start_and_duration(("2025-10-15T00:00Z", "6h")) == (start, 21600.0)
+    assert start_and_duration((start, 90)) == (start, 90.0)
+    # Two times, or any other sequence, are times: the caller reads them as such.
+    assert start_and_duration(("2025-10-15T00:00Z", "2025-10-15T01:00Z")) is None
+    assert start_and_duration(["2025-10-15T00:00Z", "6h"]) is None
+    with pytest.raises(ValueError, match=r"neither a duration \(duration '-6h' must be positive\) nor a UTC time"):
+        start_and_duration(("2025-10-15T00:00Z", "-6h"))
+    with pytest.raises(ValueError, match="the start must be a single UTC time"):
+        start_and_duration((["2025-10-15", "2025-10-16"], "6h"))

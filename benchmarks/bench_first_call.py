@@ -5,9 +5,10 @@ persistent compilation cache (``ORBITJAX_CACHE_DIR``, default
 ``~/.cache/orbitjax/jax``), so a second process reuses the first one's compiled
 kernels, and keeps the coverage chunk kernel's executables whole in its
 ``executables/`` folder (orbitjax/executable_store.py), so the second process
-loads them without tracing or lowering. This script runs the README example (stage 3 of the bundled scenario, 1 day
-at 60 s, 1 deg grid) in two fresh Python processes sharing a new, empty cache
-folder, and a third with the cache disabled, and prints each one's import time and
+loads them without tracing or lowering. This script runs the README example as
+written (``orbitjax.tune_allocator()``, then stage 3 of the bundled scenario, 1 day at
+60 s, 1 deg grid) in two fresh Python processes sharing a new, empty cache folder,
+and a third with the cache disabled, and prints each one's import time and
 first-call time.
 
 Usage: python benchmarks/bench_first_call.py [--json FILE]
@@ -31,6 +32,7 @@ CHILD = r"""
 import json, time
 t0 = time.perf_counter()
 import orbitjax
+orbitjax.tune_allocator()  # the README example's first line
 scenario = orbitjax.load_scenario("kuiper_falcon9")
 sats = scenario.stages()[2].satellites
 t1 = time.perf_counter()

@@ -92,8 +92,10 @@ def _configure_jax(jax) -> None:
         except OSError:  # read-only home: run without the cache
             return
         jax.config.update("jax_compilation_cache_dir", cache)
-        # Cache every kernel that took noticeable time to compile, whatever its size.
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+        # Cache every kernel, however quick its compile and whatever its size: the small
+        # eager kernels and finalisers each compile in 0.1-0.5 s, ~0.7 s in all on the first
+        # coverage() call of every new process (2-core VM), against ~0.05 s to read them back.
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
         # A bounded cache: JAX then evicts the least recently used entries and takes a file
         # lock for every read and write, so processes sharing the folder (Dask workers,

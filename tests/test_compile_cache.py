@@ -105,3 +105,14 @@ def test_disabled_cache_writes_nothing(tmp_path):
     out = _run("off", tmp_path)
     assert out["cache"] is None and out["hits"] == 0
     assert not (tmp_path / "xdg").exists()
+
+
+def test_the_default_scenario_falcon9_stages_share_one_kernel_shape():
+    from orbitjax.analysis import padded_sat_count
+
+    stages = orbitjax.load_scenario("kuiper_falcon9").stages()
+    sizes = [len(s.satellites) for s in stages]
+    assert sizes[:3] == [24, 48, 72]
+    # One compiled chunk kernel (and one stored executable) for the three launch stages.
+    assert {padded_sat_count(n) for n in sizes[:3]} == {padded_sat_count(72)}
+    assert padded_sat_count(sizes[3]) >= sizes[3] and padded_sat_count(sizes[3]) % 16 == 0

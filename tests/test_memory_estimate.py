@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from orbitjax.analysis import padded_sat_count
 from orbitjax.memory import (HOST_BLOCKS, HOST_BLOCKS_MAX_CHUNK_BYTES, MERIT_BYTES_PER_CELL, RunSize, estimate_bytes,
                              host_blocks)
 
@@ -39,8 +40,8 @@ def test_event_timed_fine_grid_peak_is_within_the_estimate(res, n_t, chunk, bloc
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     peak = json.loads(proc.stdout.strip().splitlines()[-1])["peak"]
-    # 24 sats pad to 64.
-    size = RunSize(n_sat=64, n_times=n_t, resolution_deg=res, chunk_steps=chunk or 1, n_rows=40)
+    # The kernel's satellite slots: 24 satellites padded.
+    size = RunSize(n_sat=padded_sat_count(24), n_times=n_t, resolution_deg=res, chunk_steps=chunk or 1, n_rows=40)
     assert host_blocks(size, cpu=True) == blocks
     est = estimate_bytes(replace(size, blocks_in_flight=blocks))["total"]
     assert peak <= est, f"peak {peak / 1e9:.2f} GB above the estimate {est / 1e9:.2f} GB"

@@ -178,7 +178,7 @@ SAT_BUCKET = 80
 """Satellite counts up to this are padded to it: small stages (and small test scenes) share a compile.
 
 80 holds the default scenario's three Falcon 9 stages (24, 48 and 72 satellites), so they run
-one kernel: its first run compiles it once instead of twice (~11 s on a 2-core VM) and later
+one kernel: its first run compiles it once instead of twice (11-13 s on a 2-core VM) and later
 runs load one executable fewer (~0.7 s). The 24- and 48-satellite stages, 1 day, 1 deg, warm
 (2-core VM, alternated): 1.82-2.35 s with 64 slots, 1.89-2.87 s with 80, no measurable cost."""
 SAT_STEP = 16

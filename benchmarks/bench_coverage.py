@@ -16,16 +16,20 @@ computes the window's two halves at once (orbitjax.memory.host_blocks).
 
 Usage: python benchmarks/bench_coverage.py [--baseline-steps 120] [--repeats 2]
            [--steps N] [--resolution DEG] [--no-baseline] [--json FILE] [--glibc-malloc]
-(--steps/--resolution shrink or change the job, e.g. for device checks; the
+           [--modes default,one-block,sampled,sphere]
+(--steps/--resolution/--modes shrink or change the job, e.g. for device checks; the
 defaults measure the job above.)
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 import orbitjax
@@ -63,8 +67,6 @@ def ckdtree_counts(r_ecef_km, min_el_rad, grid, radius_km=MEAN_RADIUS_KM):
 
 def raw_counts_job(sats, times, grid):
     """Propagation + count kernel only, chunked and padded like orbitjax.coverage (no figures of merit)."""
-    import jax
-    import jax.numpy as jnp
 
     model, epochs = make_model(sats)
     n_pad = padded_sat_count(len(sats)) - len(sats)
@@ -76,14 +78,27 @@ def raw_counts_job(sats, times, grid):
     t_all = (times - times[0]).astype("timedelta64[ns]").astype(np.float64) / 1e9
     gmst = gmst82(*jd2_from_datetime64(times))
 
-    @jax.jit
-    def step(t, g):
-        r = ecef_positions(model, offset[:, None] + t[None, :], g)
-        return coverage_counts(r, min_el[0], grid=grid, n_rows=n_rows)
-
     for s in range(0, times.size, steps):
         idx = np.minimum(np.arange(s, s + steps), times.size - 1)
-        step(jnp.asarray(t_all[idx]), jnp.asarray(gmst[idx])).block_until_ready()
+        _raw_step(model, offset, min_el[0], jnp.asarray(t_all[idx]), jnp.asarray(gmst[idx]), grid=grid,
+                  n_rows=n_rows).block_until_ready()
+
+
+@functools.partial(jax.jit, static_argnames=("grid", "n_rows"))
+def _raw_step(model, offset, min_el, t, g, *, grid, n_rows):
+    """One chunk of :func:`raw_counts_job` (module level and with its inputs as arguments: a closure
+    jitted inside the job compiled again on every call, which the steady timings then included)."""
+    r = ecef_positions(model, offset[:, None] + t[None, :], g)
+    return coverage_counts(r, min_el, grid=grid, n_rows=n_rows)
+
+
+MODES = {
+    "default": ("coverage() default: WGS84, event-timed figures", {}),
+    "one-block": ("coverage() default, one block at a time (devices=1)", dict(devices=1)),
+    "sampled": ("coverage() WGS84, sampled figures", dict(timing="sampled")),
+    "sphere": ("coverage() sphere, sampled figures (orbitjax 0.1)", dict(earth_model="sphere", timing="sampled")),
+}
+"""The ``coverage()`` rows, by their ``--modes`` key."""
 
 
 def main():
@@ -94,10 +109,16 @@ def main():
     ap.add_argument("--resolution", type=float, default=1.0, help="grid resolution in degrees")
     ap.add_argument("--no-baseline", action="store_true", help="skip the cKDTree baseline")
     ap.add_argument("--json", help="also write the numbers to this JSON file")
+    ap.add_argument("--modes", default=",".join(MODES), type=lambda v: v.split(","),
+                    help=f"comma-separated coverage() rows to time, of {','.join(MODES)} (default: all); "
+                         "each is a compile of its own")
     ap.add_argument("--glibc-malloc", action="store_true",
                     help="keep glibc's allocator defaults (no orbitjax.tune_allocator(), which `orbitjax run` applies)")
     args = ap.parse_args()
 
+    unknown = sorted(set(args.modes) - set(MODES))
+    if unknown:
+        ap.error(f"--modes: unknown {', '.join(unknown)}; expected a comma-separated subset of {','.join(MODES)}")
     tuned = False if args.glibc_malloc else orbitjax.tune_allocator()  # before JAX starts its threads
     print("machine:", describe(), "| allocator:", "tuned (orbitjax.tune_allocator)" if tuned else "glibc defaults")
     sc = orbitjax.load_scenario("kuiper_falcon9")
@@ -120,10 +141,9 @@ def main():
 
     first_raw, raw = timed(lambda: raw_counts_job(sats, times, grid), args.repeats)
     modes = {}
-    for label, kw in (("coverage() default: WGS84, event-timed figures", {}),
-                      ("coverage() default, one block at a time (devices=1)", dict(devices=1)),
-                      ("coverage() WGS84, sampled figures", dict(timing="sampled")),
-                      ("coverage() sphere, sampled figures (orbitjax 0.1)", dict(earth_model="sphere", timing="sampled"))):
+    for key, (label, kw) in MODES.items():
+        if key not in args.modes:
+            continue
         modes[label] = timed(lambda: coverage(sats, times, resolution_deg=args.resolution, save_raster=False,
                                               save_positions=False, progress=False, **kw), args.repeats)
     rate_base = mismatch = None
@@ -149,11 +169,10 @@ def main():
         print(f"orbitjax {label}: {best:.2f} s steady, {first:.2f} s first call (compile included) = "
               f"{rate / 1e6:.1f} M cell-steps/s{vs}")
         rows.append(dict(what=label, best_s=best, first_s=first, cell_steps_per_s=rate))
-    full = modes["coverage() sphere, sampled figures (orbitjax 0.1)"][1]
-    print(f"figures of merit + coverage fraction overhead over the raw count kernel: {100 * (full / raw - 1):+.0f} %")
+    if "sphere" in args.modes:
+        full = modes[MODES["sphere"][0]][1]
+        print(f"figures of merit + coverage fraction overhead over the raw count kernel: {100 * (full / raw - 1):+.0f} %")
     if args.json:
-        import jax
-
         out = dict(machine=describe(), n_sat=len(sats), n_steps=int(times.size), resolution_deg=args.resolution,
                    x64=bool(jax.config.jax_enable_x64), rows=rows, ckdtree_cell_steps_per_s=rate_base,
                    counts_differing=mismatch, allocator_tuned=tuned)  # fmt: skip

@@ -42,8 +42,10 @@ if [ "$MODE" = cpu ]; then
   TESTS="tests/test_grid.py"  # the step machinery; the suite runs every test file itself
   T_TESTS=120; T_BENCH=120; T_RUN=120
   SGP4_ARGS="--scale 0.02 --repeats 1"
-  SGP4_WORK_float64="leo,mixed"; SGP4_WORK_float32="leo"  # SDP4 compiles are the slow part
+  SGP4_WORK_float64="leo"; SGP4_WORK_float32="leo"  # SDP4 compiles are the slow part
+  # One coverage() row per precision (each row is a compile): event-timed in float64, sampled in float32.
   COV_ARGS="--steps 6 --resolution 10 --repeats 1 --no-baseline"
+  COV_MODES_float64="default"; COV_MODES_float32="sampled"
   RUN_ARGS="--duration 10min --step 120 --resolution 10 --timing sampled"  # the CLI end to end; test_cli times events
 else
   TESTS="tests/test_coverage_kernel.py tests/test_sgp4_vallado.py tests/test_sgp4_satrec.py tests/test_kepler.py"
@@ -51,6 +53,7 @@ else
   SGP4_ARGS="--repeats 3"
   SGP4_WORK_float64="leo,mixed,wide"; SGP4_WORK_float32="leo,mixed,wide"
   COV_ARGS="--repeats 1 --no-baseline"
+  COV_MODES_float64="default,one-block,sampled,sphere"; COV_MODES_float32="$COV_MODES_float64"
   RUN_ARGS=""
 fi
 
@@ -95,10 +98,11 @@ done
 # Coverage precision follows jax_enable_x64: orbitjax's default is float64 on CPU and
 # float32 on GPUs (orbitjax.float64_by_default); both are forced here.
 # shellcheck disable=SC2086
-step coverage_float64 "$T_BENCH" env ORBITJAX_ENABLE_X64=1 "$PY" benchmarks/bench_coverage.py $COV_ARGS --json "$OUT/coverage_float64.json"
+step coverage_float64 "$T_BENCH" env ORBITJAX_ENABLE_X64=1 "$PY" benchmarks/bench_coverage.py $COV_ARGS \
+  --modes "$COV_MODES_float64" --json "$OUT/coverage_float64.json"
 # shellcheck disable=SC2086
 step coverage_float32 "$T_BENCH" env ORBITJAX_ENABLE_X64=0 "$PY" benchmarks/bench_coverage.py $COV_ARGS \
-  --json "$OUT/coverage_float32.json"
+  --modes "$COV_MODES_float32" --json "$OUT/coverage_float32.json"
 if [ -z "$NETCDF_NOTE" ] || [ "${NETCDF_NOTE#*installed}" != "$NETCDF_NOTE" ]; then
   # shellcheck disable=SC2086
   step orbitjax_run "$T_RUN" "$PY" -m orbitjax.cli run --out "$OUT/run" --quiet $RUN_ARGS

@@ -344,3 +344,20 @@ def test_empty_catalogue_or_times_give_empty_states(shape):
     r, v, e = sgp4_propagate(params, t)
     n_time = t.shape[-1]
     assert r.shape == (n, n_time, 3) and v.shape == (n, n_time, 3) and e.shape == (n, n_time)
+
+
+def test_similar_catalogue_sizes_share_one_compiled_initialiser(elements):
+    """Outside jit, sgp4_init pads to a size bucket: 5 and 9 element sets compile one initialiser,
+    and the padding never leaks into the result (its fields have the caller's length)."""
+    from orbitjax.kernels import sgp4 as sgp4_kernel
+
+    init = sgp4_kernel._sgp4_init_jit_cpu if jax.default_backend() == "cpu" else sgp4_kernel._sgp4_init_jit
+    assert sgp4_kernel.init_bucket(5) == sgp4_kernel.init_bucket(9) == 16
+    assert [sgp4_kernel.init_bucket(n) for n in (0, 16, 17, 4096, 4097)] == [0, 16, 32, 4096, 8192]
+    before = init._cache_size()
+    five = _ours_init(_few(elements, np.arange(5)), WGS72, "i")
+    nine = _ours_init(_few(elements, np.arange(9)), WGS72, "i")
+    assert init._cache_size() - before <= 1
+    assert all(x.shape == (5,) for x in five) and all(x.shape == (9,) for x in nine)
+    for a, b in zip(five, nine):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b)[:5])

@@ -67,7 +67,6 @@ def ckdtree_counts(r_ecef_km, min_el_rad, grid, radius_km=MEAN_RADIUS_KM):
 
 def raw_counts_job(sats, times, grid):
     """Propagation + count kernel only, chunked and padded like orbitjax.coverage (no figures of merit)."""
-
     model, epochs = make_model(sats)
     n_pad = padded_sat_count(len(sats)) - len(sats)
     model, min_el = _pad_sats(model, jnp.asarray(np.radians(sats.min_elevation_deg))[None, :], n_pad)

@@ -507,6 +507,8 @@ def sgp4_init(
       :class:`Sgp4Params` of (sat,) arrays, with ``error`` the code at epoch.
       Jitted (on CPU with :data:`ONE_SHOT_CPU_COMPILER_OPTIONS`); the dtype follows the
       inputs (float64 when x64 is enabled).
+      Outside jit the element sets are padded to :func:`init_bucket` (copies of the last
+      one, dropped from the result), so catalogues of similar sizes share one compile.
     """
     _check_static(gravity, opsmode)
     args = [epoch_days_1950, bstar, ndot, nddot, ecco, argpo, inclo, mo, no_kozai, nodeo]

@@ -401,7 +401,9 @@ def _over_list(flags, batch: int, body, carry):
 
     The loop runs only ceil(count / batch) times (``lax.while_loop``), so the work
     follows the number of flagged entries; ``live`` marks the real ones of the
-    last batch, whose idle lanes carry the index ``flags.size`` (out of range).
+    last batch, whose idle lanes carry the index ``flags.size`` (out of range): a body
+    may scatter to its entries unconditionally (JAX drops out-of-range scatter indices;
+    the gather-and-select that kept idle lanes' old values read every list twice).
     Batch ``i`` finds its entries without listing them: the flags are packed into
     32-bit words with a running count of their set bits; the q-th set entry lies in
     the first word whose count reaches q + 1 (a binary search), at the bit found by
@@ -592,8 +594,8 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
             t = solve(ids, k, cell)
             lead = jnp.where(start, jnp.max(t, axis=-1), 0.0)
             trail = jnp.where(start, 1.0, jnp.min(t, axis=-1))
-            return (lead_c.at[e].set(jnp.where(live, lead, lead_c[e])),
-                    trail_c.at[e].set(jnp.where(live, trail, trail_c[e])))
+            return (lead_c.at[e].set(lead),
+                    trail_c.at[e].set(trail))
 
         return body
 
@@ -607,8 +609,8 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         both1 = (end[:, :, None] == start[:, None, :]).any(-1) & (end >= 0)
         lead = jnp.max(jnp.where(start >= 0, jnp.where(both0, 1.0, t[:, :2]), 0.0), axis=-1)
         trail = jnp.min(jnp.where(end >= 0, jnp.where(both1, 0.0, t[:, 2:]), 1.0), axis=-1)
-        return (lead_c.at[e].set(jnp.where(live, lead, lead_c[e])),
-                trail_c.at[e].set(jnp.where(live, trail, trail_c[e])))
+        return (lead_c.at[e].set(lead),
+                trail_c.at[e].set(trail))
 
     def hand_overs_1(e, live, c):
         """A hand-over from one satellite to another: the first's set and the second's rise (two
@@ -616,8 +618,8 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         lead_c, trail_c = c
         k, cell = locate(e)
         t = solve(jnp.stack([ids_at(k, cell)[:, 0], ids_at(k + 1, cell)[:, 0]], -1), k, cell)
-        return (lead_c.at[e].set(jnp.where(live, t[:, 0], lead_c[e])),
-                trail_c.at[e].set(jnp.where(live, t[:, 1], trail_c[e])))
+        return (lead_c.at[e].set(t[:, 0]),
+                trail_c.at[e].set(t[:, 1]))
 
     # Defaults: covered all step where covered at both ends; unresolved groups (three or
     # more all setting or all rising) put at mid-step.
@@ -661,7 +663,7 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         c = directions[jnp.repeat(cell, 2)]
         ok = _near_in_frame(tuple(frame[:, i] for i in range(17)), (c[:, 0], c[:, 1], c[:, 2]))
         ok = ok.reshape(ids.shape) & (ids >= 0)
-        return near.at[e].set(jnp.where(live[:, None], ok, near[e]))
+        return near.at[e].set(ok)
 
     near = _over_list(brief, capacity, arc_filter, jnp.zeros((m, 2), bool))
 

@@ -140,10 +140,10 @@ def main():
 
     first_raw, raw = timed(lambda: raw_counts_job(sats, times, grid), args.repeats)
     modes = {}
-    for key, (label, kw) in MODES.items():
+    for key, (_, kw) in MODES.items():
         if key not in args.modes:
             continue
-        modes[label] = timed(lambda: coverage(sats, times, resolution_deg=args.resolution, save_raster=False,
+        modes[key] = timed(lambda: coverage(sats, times, resolution_deg=args.resolution, save_raster=False,
                                               save_positions=False, progress=False, **kw), args.repeats)
     rate_base = mismatch = None
     if not args.no_baseline:
@@ -162,14 +162,14 @@ def main():
               f"counts differing from orbitjax: {mismatch} of {base.size}")
     rows = []
     for label, first, best in [("count kernel (propagate + count, sphere)", first_raw, raw)] + [
-            (k, *v) for k, v in modes.items()]:
+            (MODES[k][0], *v) for k, v in modes.items()]:
         rate = cell_steps / best
         vs = f" = {rate / rate_base:.1f}x cKDTree" if rate_base else ""
         print(f"orbitjax {label}: {best:.2f} s steady, {first:.2f} s first call (compile included) = "
               f"{rate / 1e6:.1f} M cell-steps/s{vs}")
         rows.append(dict(what=label, best_s=best, first_s=first, cell_steps_per_s=rate))
     if "sphere" in args.modes:
-        full = modes[MODES["sphere"][0]][1]
+        full = modes["sphere"][1]
         print(f"figures of merit + coverage fraction overhead over the raw count kernel: {100 * (full / raw - 1):+.0f} %")
     if args.json:
         out = dict(machine=describe(), n_sat=len(sats), n_steps=int(times.size), resolution_deg=args.resolution,

@@ -45,7 +45,7 @@ if [ "$MODE" = cpu ]; then
   SGP4_WORK_float64="leo"; SGP4_WORK_float32="leo"  # SDP4 compiles are the slow part
   # One coverage() row per precision (each row is a compile): event-timed in float64, sampled in float32.
   COV_ARGS="--steps 6 --resolution 10 --repeats 1 --no-baseline"
-  COV_MODES_float64="default"; COV_MODES_float32="sampled"
+  COV_MODES_float64="default"; COV_MODES_float32="sampled"  # unset (accelerators): every row
   RUN_ARGS="--duration 10min --step 120 --resolution 10 --timing sampled"  # the CLI end to end; test_cli times events
 else
   TESTS="tests/test_coverage_kernel.py tests/test_sgp4_vallado.py tests/test_sgp4_satrec.py tests/test_kepler.py"
@@ -53,7 +53,6 @@ else
   SGP4_ARGS="--repeats 3"
   SGP4_WORK_float64="leo,mixed,wide"; SGP4_WORK_float32="leo,mixed,wide"
   COV_ARGS="--repeats 1 --no-baseline"
-  COV_MODES_float64="default,one-block,sampled,sphere"; COV_MODES_float32="$COV_MODES_float64"
   RUN_ARGS=""
 fi
 
@@ -99,10 +98,10 @@ done
 # float32 on GPUs (orbitjax.float64_by_default); both are forced here.
 # shellcheck disable=SC2086
 step coverage_float64 "$T_BENCH" env ORBITJAX_ENABLE_X64=1 "$PY" benchmarks/bench_coverage.py $COV_ARGS \
-  --modes "$COV_MODES_float64" --json "$OUT/coverage_float64.json"
+  ${COV_MODES_float64:+--modes "$COV_MODES_float64"} --json "$OUT/coverage_float64.json"
 # shellcheck disable=SC2086
 step coverage_float32 "$T_BENCH" env ORBITJAX_ENABLE_X64=0 "$PY" benchmarks/bench_coverage.py $COV_ARGS \
-  --modes "$COV_MODES_float32" --json "$OUT/coverage_float32.json"
+  ${COV_MODES_float32:+--modes "$COV_MODES_float32"} --json "$OUT/coverage_float32.json"
 if [ -z "$NETCDF_NOTE" ] || [ "${NETCDF_NOTE#*installed}" != "$NETCDF_NOTE" ]; then
   # shellcheck disable=SC2086
   step orbitjax_run "$T_RUN" "$PY" -m orbitjax.cli run --out "$OUT/run" --quiet $RUN_ARGS

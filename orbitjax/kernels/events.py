@@ -687,7 +687,7 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         _, d0 = _margin_slope(pos, jnp.zeros(f.shape, dtype), pt, nm, se)
         _, d1 = _margin_slope(pos, jnp.ones(f.shape, dtype), pt, nm, se)
         keep = ~((d0 < 0) | (d1 > 0))
-        return ok.at[jnp.where(live, f, 2 * m)].set(keep, mode="drop")
+        return ok.at[f].set(keep)
 
     hopeful = _over_list(near.reshape(-1), capacity, rising_then_setting, jnp.zeros(2 * m, bool))
 
@@ -699,7 +699,7 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         sets = _crossing(pos, pt, nm, se, iterations, t_pk, jnp.ones_like(t_pk))
         # The two slots of an entry may share a batch: min/max/add scatters combine them
         # (their hull, and how many passes it merges).
-        at = jnp.where(live & (m_pk >= 0), e, m)  # out of range: dropped
+        at = jnp.where(m_pk >= 0, e, m)  # out of range (as idle lanes' e): dropped
         return (p_c.at[at].min(rise), q_c.at[at].max(sets),
                 n_c.at[at].add((rise < sets).astype(n_c.dtype)))
 
@@ -715,12 +715,11 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         p, q, x, a = p_c[e], q_c[e], lead_c[e], trail_c[e]
         has_b = p < q
         consumed = has_b & ((p <= x) | (q >= a))
-        at = jnp.where(live, e, m)  # idle lanes: dropped
         # Two passes merged into their hull: approximated (the rest of n_approx is dense below).
         two = live & (n_pass[e] == 2) & need[e] & ~has(_UNRES)[e] & counted[e]
-        return (lead_c.at[at].set(jnp.where(has_b & (p <= x), jnp.maximum(x, q), x)),
-                trail_c.at[at].set(jnp.where(has_b & (q >= a), jnp.minimum(a, p), a)),
-                p_c.at[at].set(jnp.where(consumed, 1.0, p)), q_c.at[at].set(jnp.where(consumed, 0.0, q)),
+        return (lead_c.at[e].set(jnp.where(has_b & (p <= x), jnp.maximum(x, q), x)),
+                trail_c.at[e].set(jnp.where(has_b & (q >= a), jnp.minimum(a, p), a)),
+                p_c.at[e].set(jnp.where(consumed, 1.0, p)), q_c.at[e].set(jnp.where(consumed, 0.0, q)),
                 n_two + jnp.sum(two, dtype=jnp.int32))
 
     lead_all, trail_all, p_all, q_all, n_two = _over_list(hopeful.reshape(m, 2).any(-1), capacity, merge,

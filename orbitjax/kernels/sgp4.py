@@ -543,7 +543,7 @@ def init_bucket(n_sat: int) -> int:
     if n_sat <= 0:
         return 0
     if n_sat > 4096:
-        return -(-n_sat // 4096) * 4096
+        return _round_up(n_sat, 4096)
     return max(16, 1 << (n_sat - 1).bit_length())
 
 

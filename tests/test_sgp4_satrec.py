@@ -147,8 +147,9 @@ def test_matches_satrecarray_other_gravity(elements, gravity):
 def test_gravity_model_changes_result(elements):
     params84 = _ours_init(elements, WGS84, "i")
     params72 = _ours_init(elements, WGS72, "i")
-    r84, _, _ = sgp4_propagate(params84, jnp.array([1440.0]), gravity=WGS84)
-    r72, _, _ = sgp4_propagate(params72, jnp.array([1440.0]), gravity=WGS72)
+    t = jnp.linspace(-1440.0, 6 * 1440.0, 57)  # the shape of _compare's jobs: their compiles serve
+    r84, _, _ = sgp4_propagate(params84, t, gravity=WGS84)
+    r72, _, _ = sgp4_propagate(params72, t, gravity=WGS72)
     assert np.nanmax(np.abs(np.asarray(r84) - np.asarray(r72))) > 1e-3
 
 
@@ -346,18 +347,20 @@ def test_empty_catalogue_or_times_give_empty_states(shape):
     assert r.shape == (n, n_time, 3) and v.shape == (n, n_time, 3) and e.shape == (n, n_time)
 
 
-def test_similar_catalogue_sizes_share_one_compiled_initialiser(elements):
-    """Outside jit, sgp4_init pads to a size bucket: 5 and 9 element sets compile one initialiser,
-    and the padding never leaks into the result (its fields have the caller's length)."""
+def test_every_catalogue_size_shares_one_compiled_initialiser(elements, monkeypatch):
+    """Outside jit, sgp4_init runs fixed blocks: 5, 9 and 23 element sets (the last in three
+    blocks of 8 here) compile one initialiser, and the padding never leaks into the result
+    (its fields have the caller's length and equal those of one block holding them all)."""
     from orbitjax.kernels import sgp4 as sgp4_kernel
 
     init = sgp4_kernel._sgp4_init_jit_cpu if jax.default_backend() == "cpu" else sgp4_kernel._sgp4_init_jit
-    assert sgp4_kernel.init_bucket(5) == sgp4_kernel.init_bucket(9) == 16
-    assert [sgp4_kernel.init_bucket(n) for n in (0, 16, 17, 4096, 4097)] == [0, 16, 32, 4096, 8192]
+    idx = np.arange(23) * 11  # every orbit family
+    one_block = _ours_init(_few(elements, idx), WGS72, "i")  # the default block holds all 23
+    monkeypatch.setattr(sgp4_kernel, "INIT_BLOCK", 8)
     before = init._cache_size()
-    five = _ours_init(_few(elements, np.arange(5)), WGS72, "i")
-    nine = _ours_init(_few(elements, np.arange(9)), WGS72, "i")
+    sets = {n: _ours_init(_few(elements, idx[:n]), WGS72, "i") for n in (5, 9, 23)}
     assert init._cache_size() - before <= 1
-    assert all(x.shape == (5,) for x in five) and all(x.shape == (9,) for x in nine)
-    for a, b in zip(five, nine):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b)[:5])
+    for n, params in sets.items():
+        assert all(x.shape == (n,) for x in params)
+        for a, b in zip(params, one_block):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b)[:n])

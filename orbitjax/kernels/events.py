@@ -19,7 +19,8 @@ times them inside the step, cell by cell, without a satellites x cells product:
    list (static shapes; an overflow count is returned so the caller can retry
    with a larger capacity).
 3. **Exact crossing times.** For each listed cell-step and each satellite in
-   view at either end, the satellite moves along the cubic Lagrange
+   view at one end only (one list of (cell-step, satellite) slots and one solver
+   for transitions and hand-overs alike), the satellite moves along the cubic Lagrange
    interpolation of its four surrounding Earth-fixed samples
    (:func:`cubic_motion`; ~1 m for LEO at 60 s steps, ~0.3 ms in a crossing
    time, a few ms where the track grazes the footprint's edge), and the
@@ -358,7 +359,9 @@ class StepTiming(NamedTuple):
 
 
 # Bits of the per-cell-step code byte in step_timing.
-_C0, _C1, _SETS1, _SETS2, _HAND, _BRIEF, _UNRES, _HAND11 = range(8)
+_C0, _C1, _BRIEF, _UNRES, _SLOT0 = range(5)
+# Bits _SLOT0 .. _SLOT0 + 3: the timed slots of a cell-step, 0-1 the satellites in view at its
+# start, 2-3 those at its end (set only for the cell-steps whose crossings are timed).
 
 
 def _pack_bits(flags):
@@ -543,16 +546,20 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         change = c0 != c1
         n_end = jnp.where(c0, n0, n1)  # satellites in view at the covered end of a transition
         unresolved = (c0 & (n0 > most)) | (c1 & (n1 > most)) | (brief & (n_s > most))
+        # Timed: transitions whose covered end sees one or two (as many as the payload
+        # names) and hand-overs; each of their satellites is a slot.
+        timed = hand_over | (change & (n_end <= most))
         bit = lambda flag, b: flag.astype(jnp.uint8) << b  # noqa: E731
-        return (bit(c0, _C0) | bit(c1, _C1) | bit(change & (n_end == 1), _SETS1) | bit(change & (n_end == 2), _SETS2)
-                | bit(hand_over, _HAND) | bit(brief, _BRIEF) | bit(unresolved, _UNRES)
-                | bit(hand_over & (n0 == 1) & (n1 == 1), _HAND11)).reshape(-1)
+        return (bit(c0, _C0) | bit(c1, _C1) | bit(brief, _BRIEF) | bit(unresolved, _UNRES)
+                | bit(timed & (n0 >= 1), _SLOT0) | bit(timed & (n0 >= 2), _SLOT0 + 1)
+                | bit(timed & (n1 >= 1), _SLOT0 + 2) | bit(timed & (n1 >= 2), _SLOT0 + 3)).reshape(-1)
 
     code = materialised(tests, pk[0, 0])
     has = lambda b: (code & (1 << b)) != 0  # noqa: E731
     c0, c1 = has(_C0), has(_C1)
     change = c0 != c1
-    hand_over, brief = has(_HAND), has(_BRIEF)
+    timed = (code >> _SLOT0) != 0
+    hand_over, brief = timed & c0 & c1, has(_BRIEF)
     need = change | hand_over | brief
 
     point_np, normal_np = cell_geometry(grid, radius_km)
@@ -574,63 +581,32 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         _, a, b, _ = decode_pair(pk[k, cell], layout)
         return jnp.stack([a, b], -1)
 
-    def solve(ids, k, cell):
-        """Crossing fraction of every slot of ids (B, S) at its cell-step (garbage where ids < 0)."""
-        j = jnp.maximum(ids, 0)
-        n_slot = ids.shape[1]
-        kk = jnp.broadcast_to(k[:, None], j.shape)
-        cells = jnp.repeat(cell, n_slot)
-        t = _crossing(motion(j.ravel(), kk.ravel()), *cell_at(cells), pick(j.ravel()), iterations)
-        return t.reshape(j.shape)
-
-    def transitions(n_slot):
-        """Body timing transitions whose covered end sees ``n_slot`` satellites: the last set or first rise."""
-
-        def body(e, live, c):
-            lead_c, trail_c = c
-            k, cell = locate(e)
-            start = c0[e]
-            ids = ids_at(jnp.where(start, k, k + 1), cell)[:, :n_slot]
-            t = solve(ids, k, cell)
-            lead = jnp.where(start, jnp.max(t, axis=-1), 0.0)
-            trail = jnp.where(start, 1.0, jnp.min(t, axis=-1))
-            return (lead_c.at[e].set(lead),
-                    trail_c.at[e].set(trail))
-
-        return body
-
-    def hand_overs(e, live, c):
-        """Covered at both ends by different sets of one or two: the last set and the first rise."""
+    def crossings(f, live, c):
+        """One crossing per slot ``f = 4 e + q`` of a timed cell-step ``e``: a satellite in view at
+        the start (q < 2) and not at the end sets, and its crossing raises ``X``; one in view at
+        the end and not at the start rises, and lowers ``A``. A satellite in view at both ends
+        keeps the cell covered all step (X = 1, A = 0). Transitions and hand-overs, of one or
+        two satellites each, share this one list and solver: one crossing per lane."""
         lead_c, trail_c = c
+        e, q = f // 4, f % 4
         k, cell = locate(e)
-        start, end = ids_at(k, cell), ids_at(k + 1, cell)
-        t = solve(jnp.concatenate([start, end], -1), k, cell)
-        both0 = (start[:, :, None] == end[:, None, :]).any(-1) & (start >= 0)
-        both1 = (end[:, :, None] == start[:, None, :]).any(-1) & (end >= 0)
-        lead = jnp.max(jnp.where(start >= 0, jnp.where(both0, 1.0, t[:, :2]), 0.0), axis=-1)
-        trail = jnp.min(jnp.where(end >= 0, jnp.where(both1, 0.0, t[:, 2:]), 1.0), axis=-1)
-        return (lead_c.at[e].set(lead),
-                trail_c.at[e].set(trail))
-
-    def hand_overs_1(e, live, c):
-        """A hand-over from one satellite to another: the first's set and the second's rise (two
-        crossings, not the four slots of :func:`hand_overs`; most hand-overs of sparse stages)."""
-        lead_c, trail_c = c
-        k, cell = locate(e)
-        t = solve(jnp.stack([ids_at(k, cell)[:, 0], ids_at(k + 1, cell)[:, 0]], -1), k, cell)
-        return (lead_c.at[e].set(t[:, 0]),
-                trail_c.at[e].set(t[:, 1]))
+        at_end = q >= 2
+        own = ids_at(jnp.where(at_end, k + 1, k), cell)
+        other = ids_at(jnp.where(at_end, k, k + 1), cell)
+        j = jnp.maximum(jnp.take_along_axis(own, (q % 2)[:, None], 1)[:, 0], 0)
+        stays = (other == j[:, None]).any(-1)
+        t = _crossing(motion(j, k), *cell_at(cell), pick(j), iterations)
+        # The two sides' scatters drop the other side's lanes (and idle lanes): out of range.
+        return (lead_c.at[jnp.where(at_end, m, e)].max(jnp.where(stays, 1.0, t)),
+                trail_c.at[jnp.where(at_end, e, m)].min(jnp.where(stays, 0.0, t)))
 
     # Defaults: covered all step where covered at both ends; unresolved groups (three or
-    # more all setting or all rising) put at mid-step.
-    lead = jnp.where(c0, jnp.where(change, 0.5, 1.0), 0.0).astype(dtype)
-    trail = jnp.where(c1, jnp.where(change, 0.5, 0.0), 1.0).astype(dtype)
-    lead, trail = _over_list(has(_SETS1), capacity, transitions(1), (lead, trail))
-    if most == 2:
-        lead, trail = _over_list(has(_SETS2), capacity, transitions(2), (lead, trail))
-    one_to_one = has(_HAND11)
-    lead, trail = _over_list(one_to_one, capacity, hand_overs_1, (lead, trail))
-    lead, trail = _over_list(hand_over & ~one_to_one, capacity, hand_overs, (lead, trail))
+    # more all setting or all rising) put at mid-step. Timed cell-steps start from the
+    # identities of the slots' max (X) and min (A).
+    lead = jnp.where(timed, 0.0, jnp.where(c0, jnp.where(change, 0.5, 1.0), 0.0)).astype(dtype)
+    trail = jnp.where(timed, 1.0, jnp.where(c1, jnp.where(change, 0.5, 0.0), 1.0)).astype(dtype)
+    slots = ((code[:, None] >> jnp.arange(_SLOT0, _SLOT0 + 4, dtype=jnp.uint8)[None, :]) & 1).astype(bool)
+    lead, trail = _over_list(slots.reshape(-1), capacity, crossings, (lead, trail))
 
     # Passes between the samples: residual satellites in view at neither end. A cheap exact
     # filter first (the satellite's direction must come within the footprint bound of the

@@ -249,6 +249,13 @@ def _margin_slope(pos, tau, point, normal, sin_eps):
     return _dot(d, normal) - dist * sin_eps, _dot(v, normal) - dv * sin_eps
 
 
+def _twice(tree):
+    """Every (n,) leaf of ``tree`` repeated: (2 n,). Two solves of one kind as one over twice the
+    lanes keep one copy of the solver in the compiled kernel (compiles ~20 % faster, same run time;
+    doubling the margin's two end evaluations inside each solve as well ran ~15 % slower)."""
+    return jax.tree_util.tree_map(lambda a: jnp.concatenate([a, a]), tree)
+
+
 def _like(sin_eps):
     """The per-entry array of a margin parameter (the first of a cone pair)."""
     return sin_eps[0] if isinstance(sin_eps, tuple) else sin_eps
@@ -671,8 +678,11 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         p_c, q_c, n_c = c
         e, pos, (pt, nm), se = slot_track(f)
         t_pk, m_pk = _peak(pos, pt, nm, se)
-        rise = _crossing(pos, pt, nm, se, iterations, jnp.zeros_like(t_pk), t_pk)
-        sets = _crossing(pos, pt, nm, se, iterations, t_pk, jnp.ones_like(t_pk))
+        # The rise (before the peak) and the set (after it) as one solve over twice the lanes:
+        # one copy of the solver in the compiled kernel, not two.
+        both = _crossing(CubicTrack(_twice(pos.coef)), _twice(pt), _twice(nm), _twice(se), iterations,
+                         jnp.concatenate([jnp.zeros_like(t_pk), t_pk]), jnp.concatenate([t_pk, jnp.ones_like(t_pk)]))
+        rise, sets = both[:t_pk.shape[0]], both[t_pk.shape[0]:]
         # The two slots of an entry may share a batch: min/max/add scatters combine them
         # (their hull, and how many passes it merges).
         at = jnp.where(m_pk >= 0, e, m)  # out of range (as idle lanes' e): dropped

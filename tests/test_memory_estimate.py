@@ -45,7 +45,10 @@ def test_event_timed_fine_grid_peak_is_within_the_estimate(res, n_t, chunk, bloc
     assert host_blocks(size, cpu=True) == blocks
     est = estimate_bytes(replace(size, blocks_in_flight=blocks))["total"]
     assert peak <= est, f"peak {peak / 1e9:.2f} GB above the estimate {est / 1e9:.2f} GB"
-    assert peak >= 0.5 * est, f"peak {peak / 1e9:.2f} GB far below the estimate {est / 1e9:.2f} GB"
+    # The estimate is fitted to the optimised build; the suite compiles at XLA's -O0 (its XLA_FLAGS
+    # reach the child), whose compiler peaks ~0.45 GB lower (0.66 against 1.11 GB for the two-block
+    # case, 2026-12-03): the lower bound allows for that.
+    assert peak >= 0.4 * est, f"peak {peak / 1e9:.2f} GB far below the estimate {est / 1e9:.2f} GB"
 
 
 def test_two_blocks_at_once_only_on_a_cpu_and_only_where_their_chunks_fit():

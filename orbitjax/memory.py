@@ -41,8 +41,8 @@ grid        chunk steps  peak     estimate
 (2026-12-03, after the event solver's lists were merged; the 0.1 deg row is older.) Two
 blocks at once (4 steps in two 2-step chunks, 0.5 deg): 1.11 GB, estimate 1.42 GB (1.20 GB
 before the merge; the same run one block at a time: 0.92 GB). The test suite compiles at
-XLA's -O0, whose compiler peak is lower: the same two-block run peaks at 0.66 GB there. Sampled timing at 0.1 deg (72 satellites):
-1.49 GB (estimate 1.94 GB). The 0.05 deg global grid event-timed is estimated at 25 GB
+XLA's -O0, whose compiler peak is lower: the same two-block run peaks at 0.66 GB there.
+Sampled timing at 0.1 deg (72 satellites): 1.49 GB (estimate 1.94 GB). The 0.05 deg global grid event-timed is estimated at 25 GB
 (more than 15 GB was seen before that run was stopped). tests/test_memory_estimate.py checks a run's peak against it.
 Also measured: 30 days at 60 s on a 0.5 deg grid, full Kuiper (3,236 satellites),
 sampled, no raster: 577 MB peak RSS (benchmarks/RESULTS.md).

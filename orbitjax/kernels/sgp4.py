@@ -532,9 +532,9 @@ def sgp4_init(
     # On the host: pad with copies of the last element set (valid wherever it is) to whole
     # blocks, initialise block by block with one compiled kernel, drop the copies. NumPy
     # slicing and joining compile nothing (eager JAX slices compile one kernel per shape).
-    host = [np.asarray(a) for a in args]
     size = _round_up(n_sat, INIT_BLOCK)
-    host = [np.concatenate([a, np.broadcast_to(a[-1:], (size - n_sat,))]) for a in host]
+    rows = np.minimum(np.arange(size), n_sat - 1)  # as _propagate_groups pads a group
+    host = [np.asarray(a)[rows] for a in args]
     blocks = [init(*(a[i:i + INIT_BLOCK] for a in host), gravity=gravity, opsmode=opsmode)
               for i in range(0, size, INIT_BLOCK)]
     return Sgp4Params(*(jnp.asarray(np.concatenate([np.asarray(b[f]) for b in blocks])[:n_sat])

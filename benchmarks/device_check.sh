@@ -40,6 +40,7 @@ START=$(date +%s)
 if [ "$MODE" = cpu ]; then
   export JAX_PLATFORMS=cpu
   TESTS="tests/test_grid.py"  # the step machinery; the suite runs every test file itself
+  TEST_WORKERS=0  # one small file: xdist's two workers would only add their start-up
   T_TESTS=120; T_BENCH=120; T_RUN=120
   SGP4_ARGS="--scale 0.02 --repeats 1"
   SGP4_WORK_float64="leo"; SGP4_WORK_float32="leo"  # SDP4 compiles are the slow part
@@ -49,6 +50,7 @@ if [ "$MODE" = cpu ]; then
   RUN_ARGS="--duration 10min --step 120 --resolution 10 --timing sampled"  # the CLI end to end; test_cli times events
 else
   TESTS="tests/test_coverage_kernel.py tests/test_sgp4_vallado.py tests/test_sgp4_satrec.py tests/test_kepler.py"
+  TEST_WORKERS=4  # not -n auto: that is one worker per core (16 on the H200 machine), all on one GPU
   T_TESTS=150; T_BENCH=75; T_RUN=60
   SGP4_ARGS="--repeats 3"
   SGP4_WORK_float64="leo,mixed,wide"; SGP4_WORK_float32="leo,mixed,wide"
@@ -87,7 +89,10 @@ if ! "$PY" -c "import netCDF4, cftime" 2>/dev/null; then
 fi
 
 # shellcheck disable=SC2086
-step tests "$T_TESTS" "$PY" -m pytest -q -x -p no:cacheprovider $TESTS
+# Several test processes share the accelerator: without this each would take JAX's default 75 %
+# of its memory at start-up and every one after the first would fail to allocate.
+step tests "$T_TESTS" env XLA_PYTHON_CLIENT_PREALLOCATE=false "$PY" -m pytest -q -x -p no:cacheprovider \
+  -n "$TEST_WORKERS" $TESTS
 for dt in float64 float32; do
   # shellcheck disable=SC2086
   work="SGP4_WORK_$dt"

@@ -7,6 +7,10 @@ import os
 # starts. CI machines are ephemeral, so the cache cannot pay for itself there, and reading
 # XLA:CPU executables back has crashed a CI run (test_compile_cache.py checks the cache itself).
 os.environ["ORBITJAX_CACHE_DIR"] = "off"
+# On a GPU machine the xdist workers share the accelerator: JAX's default preallocation (75 %
+# of its memory per process, at start-up) would leave every worker after the first unable to
+# allocate. No effect on CPU.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 # The suite is dominated by XLA compilation, not by running kernels: LLVM's -O0 halves the
 # compile time of the coverage chunk kernel (38 -> 20 s) and runs it about 3x slower. IEEE
 # semantics are the same at every level (no fast-math), so results agree with the references

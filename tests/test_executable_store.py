@@ -17,18 +17,20 @@ import pytest
 
 from orbitjax import compiled_code, executable_store
 
-# A small event-timed job in a new process: it prints the store's counters and the figures.
-SCRIPT = """
-import json
+# A small event-timed job; run in new processes, it prints the store's counters and the figures.
+JOB = """
 import numpy as np
 import orbitjax
-from orbitjax import executable_store
 from orbitjax.timescales import time_grid
 shell = orbitjax.walker(altitude_km=700, inclination_deg=60, planes=2, sats_per_plane=3, phasing=1,
                         min_elevation_deg=20, epoch="2025-01-01T00:00:00", shell="S")
 ds = orbitjax.coverage(shell, time_grid("2025-01-01T00:00:00", 1800, 60), resolution_deg=10.0, progress=False)
 figures = {k: np.nan_to_num(ds[k].values).ravel().tolist() for k in
            ("percent_time_covered", "gap_count", "max_gap_s", "mean_response_time_s")}
+"""
+SCRIPT = JOB + """
+import json
+from orbitjax import executable_store
 print(json.dumps({"counts": executable_store.counts, "figures": figures}))
 """
 
@@ -53,14 +55,26 @@ def test_second_process_runs_the_stored_executable_with_equal_figures(tmp_path):
     second = _run(cache)
     assert second["counts"] == {"read": 1, "compiled": 0, "bypassed": 0}
     assert second["figures"] == first["figures"]
-    # A truncated entry (as by a full disk before the rename) is compiled again, never run.
-    entry.write_bytes(entry.read_bytes()[:1000])
-    third = _run(cache)
-    assert third["counts"]["compiled"] == 1 and third["figures"] == first["figures"]
-    assert entry.stat().st_size > 1000
-    # Compiled with the store off (JAX's own jit path): the same figures.
-    off = _run("off")
-    assert off["counts"]["read"] == 0 and off["figures"] == first["figures"]
+    # Compiled with the store off (JAX's own jit path, as this process runs): the same figures.
+    scope = {}
+    exec(JOB, scope)
+    assert scope["figures"] == first["figures"]
+
+
+def test_a_truncated_entry_is_compiled_again_never_run(monkeypatch, tmp_path):
+    # As a full disk would leave one before the rename (the same path as the coverage kernel's).
+    monkeypatch.setenv("ORBITJAX_CACHE_DIR", str(tmp_path))
+    f = executable_store.stored(jax.jit(_double, static_argnames=("n",)), static_argnames=("n",))
+    x = np.arange(4.0)
+    compiled, read = executable_store.counts["compiled"], executable_store.counts["read"]
+    np.testing.assert_array_equal(f(x, n=3), 3 * x)
+    (entry,) = _entries(tmp_path)
+    size = entry.stat().st_size
+    entry.write_bytes(entry.read_bytes()[: size // 2])
+    executable_store.forget()  # the next call reads the store again
+    np.testing.assert_array_equal(f(x, n=3), 3 * x)
+    assert executable_store.counts["compiled"] == compiled + 2 and executable_store.counts["read"] == read
+    assert entry.stat().st_size == size  # written whole again
 
 
 # JAX's persistent cache hits and entries in a process that compiles one kernel in turns.

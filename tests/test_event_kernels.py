@@ -25,6 +25,7 @@ import jax.numpy as jnp
 from orbitjax.kernels.coverage import footprint_lat_span, rows_per_footprint, scatter_intervals, swept_intervals
 from orbitjax.kernels.events import (
     _crossing, _margin, _margin_slope, _near_arc, _over_list, cubic_motion, decode_pair, id_layout, packed_payload,
+    shares_a_satellite,
 )
 from orbitjax.kernels.grid import make_grid
 
@@ -125,6 +126,26 @@ def test_packed_payload_decodes_one_or_two_ids(n_sat):
     n, a, b, ok = (np.asarray(x) for x in decode_pair(jnp.asarray(two[distinct].astype(layout.dtype)), layout))
     got = np.sort(np.stack([a, b], -1), -1)
     assert np.all(n == 2) and np.all(ok) and np.array_equal(got, np.sort(pairs[distinct], -1))
+
+
+@pytest.mark.parametrize("n_sat", [72, 3236])
+def test_shares_a_satellite_is_set_intersection_of_one_or_two(n_sat):
+    # A hand-over in which one satellite stays in view is not solved: the test must be exact.
+    rng = np.random.default_rng(n_sat)
+    layout = id_layout(n_sat)
+    pay = np.asarray(packed_payload(n_sat, layout)).astype(np.int64)
+    n = 4000
+    sizes = rng.integers(0, 4, (2, n))
+    # Ids from a small pool half the time, so that shared ids and equal sets are common.
+    pool = np.where(rng.random((2, n, 1)) < 0.5, 5, n_sat)
+    ids = (rng.random((2, n, 3)) * pool).astype(np.int64)
+    sets = [[set(ids[s, i, :sizes[s, i]].tolist()) for i in range(n)] for s in range(2)]
+    packed = np.array([[sum(pay[j] for j in sets[s][i]) for i in range(n)] for s in range(2)], np.int64)
+    got = np.asarray(shares_a_satellite(jnp.asarray(packed[0].astype(layout.dtype)),
+                                        jnp.asarray(packed[1].astype(layout.dtype)), layout))
+    want = np.array([bool(a & b) and len(a) <= 2 and len(b) <= 2 for a, b in zip(*sets)])
+    np.testing.assert_array_equal(got, want)
+    assert want.sum() > 100 and (~want).sum() > 1000  # both outcomes well represented
 
 
 # One compiled shape for every example: 200 flags, batches of 16 (a partial last batch).

@@ -15,9 +15,9 @@ times them inside the step, cell by cell, without a satellites x cells product:
 2. **Which steps need timing.** A step ``[t_k, t_k+1]`` of a cell needs it when
    the cell's covered state differs at its two ends, or when it is covered at
    both ends by one or two satellites but not by the same ones (a hand-over,
-   which may hide a gap). Those cell-steps are gathered into a fixed-capacity
-   list (static shapes; an overflow count is returned so the caller can retry
-   with a larger capacity).
+   which may hide a gap) and none of them is in view at both ends (one that is
+   keeps the cell covered all step). Those cell-steps are visited in batches of a
+   static size, as many batches as there are entries (:func:`_over_list`).
 3. **Exact crossing times.** For each listed cell-step and each satellite in
    view at one end only (one list of (cell-step, satellite) slots and one solver
    for transitions and hand-overs alike), the satellite moves along the cubic Lagrange
@@ -345,6 +345,17 @@ def _crossing(pos, point, normal, sin_eps, iterations: int, lo=None, hi=None):
 _HERMITE_BISECTIONS = 8  # 1/256 of the step on the interpolant before its secant
 
 
+def shares_a_satellite(packed_a, packed_b, layout: IdLayout):
+    """Whether the one or two satellites of two packed sums (same shape) include a common one.
+
+    False where either holds none, or three or more (unresolved), or the layout names no pairs
+    and two are in view.
+    """
+    _, a0, b0, _ = decode_pair(packed_a, layout)  # ids -1 where absent or not resolved
+    _, a1, b1, _ = decode_pair(packed_b, layout)
+    return ((a0 >= 0) & ((a0 == a1) | (a0 == b1))) | ((b0 >= 0) & ((b0 == a1) | (b0 == b1)))
+
+
 class StepTiming(NamedTuple):
     """Per cell-step coverage inside the step, as fractions of the step.
 
@@ -553,21 +564,30 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         change = c0 != c1
         n_end = jnp.where(c0, n0, n1)  # satellites in view at the covered end of a transition
         unresolved = (c0 & (n0 > most)) | (c1 & (n1 > most)) | (brief & (n_s > most))
+        need = change | hand_over | brief
+        counted = True if valid is None else valid[:, None]
+        # A hand-over in which a satellite stays in view at both ends (one joins or leaves
+        # beside it) keeps the cell covered all step: nothing to solve (X = 1, A = 0, the
+        # defaults below). A fifth of the default scenario's 72-satellite crossings were these.
+        stays = shares_a_satellite(pk[:-1], pk[1:], layout) if most == 2 else False  # else: 1 -> 1, another
         # Timed: transitions whose covered end sees one or two (as many as the payload
-        # names) and hand-overs; each of their satellites is a slot.
-        timed = hand_over | (change & (n_end <= most))
+        # names) and hand-overs without a satellite staying; each of their satellites is a slot.
+        timed = (hand_over & ~stays) | (change & (n_end <= most))
         bit = lambda flag, b: flag.astype(jnp.uint8) << b  # noqa: E731
-        return (bit(c0, _C0) | bit(c1, _C1) | bit(brief, _BRIEF) | bit(unresolved, _UNRES)
+        code = (bit(c0, _C0) | bit(c1, _C1) | bit(brief, _BRIEF) | bit(unresolved, _UNRES)
                 | bit(timed & (n0 >= 1), _SLOT0) | bit(timed & (n0 >= 2), _SLOT0 + 1)
                 | bit(timed & (n1 >= 1), _SLOT0 + 2) | bit(timed & (n1 >= 2), _SLOT0 + 3)).reshape(-1)
+        # The counters, over the counted steps: cell-steps listed (a hand-over with a
+        # satellite staying is listed, though not solved) and those of them left unresolved.
+        return (code, jnp.sum(need & counted, dtype=jnp.int32),
+                jnp.sum(need & unresolved & counted, dtype=jnp.int32))
 
-    code = materialised(tests, pk[0, 0])
+    code, n_need, n_unresolved = materialised(tests, pk[0, 0])
     has = lambda b: (code & (1 << b)) != 0  # noqa: E731
     c0, c1 = has(_C0), has(_C1)
     change = c0 != c1
     timed = (code >> _SLOT0) != 0
-    hand_over, brief = timed & c0 & c1, has(_BRIEF)
-    need = change | hand_over | brief
+    brief = has(_BRIEF)
 
     point_np, normal_np = cell_geometry(grid, radius_km)
     # One (cell, 6) table: a single row gather fetches a cell's centre and normal.
@@ -692,7 +712,6 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
     n_dtype = scatter_add_dtype(jnp.int8)  # int32 on GPUs: no CAS loop (see _scatter)
     p_, q_, n_pass = _over_list(hopeful, capacity, passes,
                                 (jnp.ones(m, dtype), jnp.zeros(m, dtype), jnp.zeros(m, n_dtype)))
-    counted = jnp.ones(m, bool) if valid is None else jnp.repeat(valid, n_cells)
 
     def merge(e, live, c):
         """A pass overlapping the coverage at either end of its step extends that coverage;
@@ -701,8 +720,9 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         p, q, x, a = p_c[e], q_c[e], lead_c[e], trail_c[e]
         has_b = p < q
         consumed = has_b & ((p <= x) | (q >= a))
-        # Two passes merged into their hull: approximated (the rest of n_approx is dense below).
-        two = live & (n_pass[e] == 2) & need[e] & ~has(_UNRES)[e] & counted[e]
+        # Two passes merged into their hull: approximated (the unresolved cell-steps are counted
+        # with the test byte). Every entry here is listed: counted when its step is.
+        two = live & (n_pass[e] == 2) & ~has(_UNRES)[e] & (True if valid is None else valid[e // n_cells])
         return (lead_c.at[e].set(jnp.where(has_b & (p <= x), jnp.maximum(x, q), x)),
                 trail_c.at[e].set(jnp.where(has_b & (q >= a), jnp.minimum(a, p), a)),
                 p_c.at[e].set(jnp.where(consumed, 1.0, p)), q_c.at[e].set(jnp.where(consumed, 0.0, q)),
@@ -710,8 +730,7 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
 
     lead_all, trail_all, p_all, q_all, n_two = _over_list(hopeful.reshape(m, 2).any(-1), capacity, merge,
                                                           (lead, trail, p_, q_, jnp.int32(0)))
-    n_need = jnp.sum(need & counted, dtype=jnp.int32)
-    n_approx = jnp.sum(need & has(_UNRES) & counted, dtype=jnp.int32) + n_two
+    n_approx = n_unresolved + n_two
     return StepTiming(
         lead_end=lead_all.reshape(n_t, n_lat, n_lon),
         trail_start=trail_all.reshape(n_t, n_lat, n_lon),

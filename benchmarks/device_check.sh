@@ -7,8 +7,8 @@
 #
 # Default: the machine's accelerator (NVIDIA GPU with JAX's CUDA build installed), full-size
 # jobs, budget < 6 minutes. --cpu: JAX_PLATFORMS=cpu, tiny sizes and a sampled-timing run (what the test suite runs).
-# netCDF4/cftime missing: installed from wheels in benchmarks/wheels/ when present, otherwise
-# the `orbitjax run` step is skipped with a note. Every step has its own time limit; a failing
+# netCDF4/cftime/sgp4 missing: installed from wheels in benchmarks/wheels/ when present (without
+# netCDF4 the `orbitjax run` step is skipped with a note). Every step has its own time limit; a failing
 # step is recorded and the script goes on.
 set -u
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -76,16 +76,25 @@ print(json.dumps({"backend": jax.default_backend(), "device_kind": d.device_kind
                   "jax": jax.__version__}))
 EOF
 
-# netCDF4/cftime: from carried wheels if missing, else skip the NetCDF step.
-NETCDF_NOTE=""
+# Packages an accelerator's image may lack (the H200 image has none of these): netCDF4/cftime
+# for the NetCDF step, sgp4 for the SGP4 tests and the SatrecArray baseline. Installed from
+# carried wheels in benchmarks/wheels/ when missing; without netCDF4 the NetCDF step is skipped.
+MISSING=""
+for mod in netCDF4 cftime sgp4; do "$PY" -c "import $mod" 2>/dev/null || MISSING="$MISSING $mod"; done
+if [ -n "$MISSING" ] && ls "$HERE"/wheels/*.whl >/dev/null 2>&1; then
+  # shellcheck disable=SC2086
+  "$PY" -m pip install --no-index --find-links "$HERE/wheels" $MISSING > "$OUT/logs/wheels.log" 2>&1
+fi
+NOTE=""  # for the report
+HAVE_NETCDF=1
 if ! "$PY" -c "import netCDF4, cftime" 2>/dev/null; then
-  if ls "$HERE"/wheels/*.whl >/dev/null 2>&1; then
-    "$PY" -m pip install --no-index --find-links "$HERE/wheels" netCDF4 cftime > "$OUT/logs/wheels.log" 2>&1 \
-      && NETCDF_NOTE="netCDF4/cftime installed from benchmarks/wheels" \
-      || NETCDF_NOTE="netCDF4/cftime missing and the carried wheels did not install: orbitjax run skipped"
-  else
-    NETCDF_NOTE="netCDF4/cftime missing and no wheels in benchmarks/wheels: orbitjax run skipped"
-  fi
+  HAVE_NETCDF=0
+  NOTE="netCDF4/cftime missing and not installed from benchmarks/wheels: orbitjax run skipped"
+elif [ "${MISSING#*netCDF4}" != "$MISSING" ]; then
+  NOTE="netCDF4/cftime installed from benchmarks/wheels"
+fi
+if ! "$PY" -c "import sgp4" 2>/dev/null; then
+  NOTE="${NOTE:+$NOTE; }sgp4 missing: its tests and the SatrecArray baseline fail"
 fi
 
 # shellcheck disable=SC2086
@@ -107,14 +116,14 @@ step coverage_float64 "$T_BENCH" env ORBITJAX_ENABLE_X64=1 "$PY" benchmarks/benc
 # shellcheck disable=SC2086
 step coverage_float32 "$T_BENCH" env ORBITJAX_ENABLE_X64=0 "$PY" benchmarks/bench_coverage.py $COV_ARGS \
   ${COV_MODES_float32:+--modes "$COV_MODES_float32"} --json "$OUT/coverage_float32.json"
-if [ -z "$NETCDF_NOTE" ] || [ "${NETCDF_NOTE#*installed}" != "$NETCDF_NOTE" ]; then
+if [ "$HAVE_NETCDF" = 1 ]; then
   # shellcheck disable=SC2086
   step orbitjax_run "$T_RUN" "$PY" -m orbitjax.cli run --out "$OUT/run" --quiet $RUN_ARGS
 else
   printf 'orbitjax_run\tskipped\t0\n' >> "$STEPS"
 fi
 
-"$PY" - "$OUT" "$MODE" "$NETCDF_NOTE" "$(( $(date +%s) - START ))" <<'EOF'
+"$PY" - "$OUT" "$MODE" "$NOTE" "$(( $(date +%s) - START ))" <<'EOF'
 import json, os, sys
 out, mode, note, total = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 def load(name):
@@ -125,7 +134,7 @@ for line in open(os.path.join(out, "steps.tsv")):
     name, rc, wall = line.rstrip("\n").split("\t")
     steps.append({"step": name, "status": "ok" if rc == "0" else ("skipped" if rc == "skipped" else f"exit {rc}"),
                   "wall_s": float(wall)})
-report = {"mode": mode, "device": load("device.json"), "total_s": total, "netcdf_note": note or None,
+report = {"mode": mode, "device": load("device.json"), "total_s": total, "note": note or None,
           "steps": steps, "sgp4": {}, "coverage": {}}
 for dt in ("float64", "float32"):
     s = load(f"sgp4_{dt}.json")

@@ -345,14 +345,15 @@ def _crossing(pos, point, normal, sin_eps, iterations: int, lo=None, hi=None):
 _HERMITE_BISECTIONS = 8  # 1/256 of the step on the interpolant before its secant
 
 
-def shares_a_satellite(packed_a, packed_b, layout: IdLayout):
-    """Whether the one or two satellites of two packed sums (same shape) include a common one.
+def shares_a_satellite(packed, layout: IdLayout):
+    """Whether consecutive packed sums along the first axis (samples k and k + 1) name a common
+    satellite among their one or two: (n - 1, ...) from (n, ...); each sample decoded once.
 
     False where either holds none, or three or more (unresolved), or the layout names no pairs
     and two are in view.
     """
-    _, a0, b0, _ = decode_pair(packed_a, layout)  # ids -1 where absent or not resolved
-    _, a1, b1, _ = decode_pair(packed_b, layout)
+    _, ida, idb, _ = decode_pair(packed, layout)  # ids -1 where absent or not resolved
+    a0, b0, a1, b1 = ida[:-1], idb[:-1], ida[1:], idb[1:]
     return ((a0 >= 0) & ((a0 == a1) | (a0 == b1))) | ((b0 >= 0) & ((b0 == a1) | (b0 == b1)))
 
 
@@ -569,7 +570,7 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
         # A hand-over in which a satellite stays in view at both ends (one joins or leaves
         # beside it) keeps the cell covered all step: nothing to solve (X = 1, A = 0, the
         # defaults below). A fifth of the default scenario's 72-satellite crossings were these.
-        stays = shares_a_satellite(pk[:-1], pk[1:], layout) if most == 2 else False  # else: 1 -> 1, another
+        stays = shares_a_satellite(pk, layout) if most == 2 else False  # else: 1 -> 1, another
         # Timed: transitions whose covered end sees one or two (as many as the payload
         # names) and hand-overs without a satellite staying; each of their satellites is a slot.
         timed = (hand_over & ~stays) | (change & (n_end <= most))
@@ -610,22 +611,20 @@ def step_timing(motion, packed, swept, min_elevation_rad, *, layout: IdLayout, g
 
     def crossings(f, live, c):
         """One crossing per slot ``f = 4 e + q`` of a timed cell-step ``e``: a satellite in view at
-        the start (q < 2) and not at the end sets, and its crossing raises ``X``; one in view at
-        the end and not at the start rises, and lowers ``A``. A satellite in view at both ends
-        keeps the cell covered all step (X = 1, A = 0). Transitions and hand-overs, of one or
-        two satellites each, share this one list and solver: one crossing per lane."""
+        the start (q < 2) sets, and its crossing raises ``X``; one in view at the end rises, and
+        lowers ``A``. No timed cell-step has a satellite in view at both ends (the test byte
+        leaves those hand-overs covered all step). Transitions and hand-overs, of one or two
+        satellites each, share this one list and solver: one crossing per lane."""
         lead_c, trail_c = c
         e, q = f // 4, f % 4
         k, cell = locate(e)
         at_end = q >= 2
         own = ids_at(jnp.where(at_end, k + 1, k), cell)
-        other = ids_at(jnp.where(at_end, k, k + 1), cell)
         j = jnp.maximum(jnp.take_along_axis(own, (q % 2)[:, None], 1)[:, 0], 0)
-        stays = (other == j[:, None]).any(-1)
         t = _crossing(motion(j, k), *cell_at(cell), pick(j), iterations)
         # The two sides' scatters drop the other side's lanes (and idle lanes): out of range.
-        return (lead_c.at[jnp.where(at_end, m, e)].max(jnp.where(stays, 1.0, t)),
-                trail_c.at[jnp.where(at_end, e, m)].min(jnp.where(stays, 0.0, t)))
+        return (lead_c.at[jnp.where(at_end, m, e)].max(t),
+                trail_c.at[jnp.where(at_end, e, m)].min(t))
 
     # Defaults: covered all step where covered at both ends; unresolved groups (three or
     # more all setting or all rising) put at mid-step. Timed cell-steps start from the

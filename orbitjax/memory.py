@@ -14,6 +14,8 @@ The estimate follows what :func:`orbitjax.coverage` allocates
   gaps, sums; float64/int32);
 - on the host, when stored: the raster ``time * lat * lon * 2 B`` (int16) and the
   positions ``time * sat * 12 B`` (float32); the coverage fraction ``time * 8 B``;
+  in a run of several stages, twice: the previous stage's, whose file is being
+  written while this stage computes (``held_n_sat``);
 - event timing (the default ``timing="exact"``): per cell and mask,
   :data:`EVENT_BYTES_PER_CELL` (the timed state, the solver's per-cell arrays and
   the finalised figures), and per cell, mask and sample of the chunk
@@ -99,6 +101,7 @@ class RunSize:
     box: tuple | None = None  # a regional grid's (south, north, west, east); None: the globe
     event_timing: bool = True  # timing="exact" (the default); False: timing="sampled"
     blocks_in_flight: int = 1  # time blocks computed at once, each with its chunk and states (host_blocks)
+    held_n_sat: int = 0  # a previous stage's satellites whose stored output is still in memory (being written)
 
     @property
     def n_lat(self) -> int:
@@ -123,8 +126,8 @@ def estimate_bytes(size: RunSize) -> dict[str, int]:
                            * (EVENT_BYTES_PER_CELL + (steps + 1) * EVENT_BYTES_PER_CELL_SAMPLE)),
         "satellites": s.n_sat * (SAT_BYTES + blocks * steps * SAT_STEP_BYTES),
         "merit": blocks * cells * s.n_masks * MERIT_BYTES_PER_CELL + s.n_times * s.n_masks * 8,
-        "raster": s.n_times * cells * 2 if s.save_raster else 0,
-        "positions": s.n_times * s.n_sat * 12 if s.save_positions else 0,
+        "raster": (1 + (s.held_n_sat > 0)) * s.n_times * cells * 2 if s.save_raster else 0,
+        "positions": s.n_times * (s.n_sat + s.held_n_sat) * 12 if s.save_positions else 0,
         "base": BASE_BYTES,
     }
     parts["total"] = sum(parts.values())

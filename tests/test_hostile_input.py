@@ -19,6 +19,7 @@ import xarray as xr
 
 from conftest import TINY_SCENARIO
 from orbitjax.cli import main
+from orbitjax.stages import run as orbitjax_run
 
 
 @pytest.fixture()
@@ -214,6 +215,20 @@ def test_memory_estimate_parts_and_sizes():
     assert sampled < e["chunk"]
 
 
+def test_a_stage_is_estimated_with_the_previous_stage_output_still_in_memory(tiny):
+    # run() writes stage k while stage k + 1 computes: both stages' rasters and positions are held.
+    from orbitjax import load_scenario
+    from orbitjax.stages import estimate_run_memory
+
+    sc = load_scenario(tiny)
+    n_t, cells = sc.analysis.times.size, (180 // 5) * (360 // 5)
+    held = estimate_run_memory(sc, save_raster=True, max_memory="1TB")
+    alone = estimate_run_memory(sc, save_raster=True, max_memory="1TB", held_output=False)
+    assert alone["raster"] == n_t * cells * 2 and held["raster"] == 2 * alone["raster"]
+    assert held["positions"] - alone["positions"] == n_t * 3 * 12  # stage 1's three satellites
+    assert held["total"] - alone["total"] == n_t * cells * 2 + n_t * 3 * 12
+
+
 def test_max_memory_must_be_a_size(tiny, tmp_path, capsys):
     assert main(["run", str(tiny), "--max-memory", "lots", "--out", str(tmp_path / "o"), "--quiet"]) == 2
     _one_error_line(capsys, "--max-memory 'lots'")
@@ -273,6 +288,69 @@ def test_manifest_makes_compare_read_only_the_latest_run(tiny, tmp_path, capsys)
     assert list(ds.stage_file.values) == ["other_stage1_L1.nc"]
     capsys.readouterr()
     assert main(["compare", str(out), "--plot", str(tmp_path / "c.png")]) == 0
+
+
+def test_each_stage_file_is_written_while_the_next_stage_computes(tiny, tmp_path, monkeypatch):
+    """The writes overlap the next stage's compute (a second thread), in stage order, each file
+    listed in the manifest and passed to ``on_stage`` once it is whole."""
+    import threading
+
+    import orbitjax.analysis
+    import orbitjax.io.netcdf
+
+    coverage, write = orbitjax.analysis.coverage, orbitjax.io.netcdf.write_netcdf
+    second_started, log = threading.Event(), []
+
+    def counting_coverage(*args, **kwargs):
+        log.append(("compute", threading.current_thread().name))
+        if sum(kind == "compute" for kind, _ in log) == 2:
+            second_started.set()
+        return coverage(*args, **kwargs)
+
+    def waiting_write(ds, path, **kwargs):
+        if not log[-1][0] == "write":  # the first write waits for the second stage to start
+            assert second_started.wait(60), "stage 1 was written before stage 2 started computing"
+        log.append(("write", threading.current_thread().name))
+        return write(ds, path, **kwargs)
+
+    monkeypatch.setattr(orbitjax.analysis, "coverage", counting_coverage)
+    monkeypatch.setattr(orbitjax.io.netcdf, "write_netcdf", waiting_write)
+    seen = []
+
+    def on_stage(stage, ds, path):
+        seen.append((stage.index, path.name, json.loads((path.parent / "orbitjax_run.json").read_text())["files"]))
+        with xr.open_dataset(path) as back:  # whole when announced
+            assert int(back.stage) == stage.index
+
+    out = tmp_path / "o"
+    paths = orbitjax_run(tiny, out, progress=False, on_stage=on_stage)
+    assert [p.name for p in paths] == ["tiny_stage1_L1.nc", "tiny_stage2_full.nc"]
+    assert seen == [(1, "tiny_stage1_L1.nc", ["tiny_stage1_L1.nc"]),
+                    (2, "tiny_stage2_full.nc", ["tiny_stage1_L1.nc", "tiny_stage2_full.nc"])]
+    assert [kind for kind, _ in log] == ["compute", "compute", "write", "write"]
+    assert {name for kind, name in log if kind == "write"} != {threading.main_thread().name}
+
+
+def test_an_error_in_the_next_stage_keeps_the_previous_file_whole_and_listed(tiny, tmp_path, monkeypatch):
+    import orbitjax.analysis
+
+    coverage, calls = orbitjax.analysis.coverage, []
+
+    def failing_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ValueError("stage 2 failed")
+        return coverage(*args, **kwargs)
+
+    monkeypatch.setattr(orbitjax.analysis, "coverage", failing_second)
+    out = tmp_path / "o"
+    with pytest.raises(ValueError, match="stage 2 failed"):
+        orbitjax_run(tiny, out, progress=False)
+    manifest = json.loads((out / "orbitjax_run.json").read_text())
+    assert manifest["files"] == ["tiny_stage1_L1.nc"] and manifest["complete"] is False
+    assert sorted(p.name for p in out.iterdir()) == ["orbitjax_run.json", "tiny_stage1_L1.nc"]
+    with xr.open_dataset(out / "tiny_stage1_L1.nc") as back:
+        assert int(back.stage) == 1
 
 
 # ---------------------------------------------------------------- late errors made early

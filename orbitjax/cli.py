@@ -547,6 +547,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         message = " ".join(str(exc).split("\n")[0].split()) or type(exc).__name__
+        for note in getattr(exc, "__notes__", ()):  # e.g. a write that failed beside it (orbitjax.run)
+            message += "; " + " ".join(note.split())
         print(f"orbitjax: error: {message}", file=sys.stderr)
         return EXIT_USAGE
 

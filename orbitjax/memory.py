@@ -14,8 +14,9 @@ The estimate follows what :func:`orbitjax.coverage` allocates
   gaps, sums; float64/int32);
 - on the host, when stored: the raster ``time * lat * lon * 2 B`` (int16) and the
   positions ``time * sat * 12 B`` (float32); the coverage fraction ``time * 8 B``;
-  in a run of several stages, twice: the previous stage's, whose file is being
-  written while this stage computes (``held_n_sat``);
+  in a run of several stages also the previous stage's, whose file is being
+  written while this stage computes (``held_raster``, ``held_positions_n_sat``;
+  its positions twice, for the copy the write makes);
 - event timing (the default ``timing="exact"``): per cell and mask,
   :data:`EVENT_BYTES_PER_CELL` (the timed state, the solver's per-cell arrays and
   the finalised figures), and per cell, mask and sample of the chunk
@@ -101,7 +102,8 @@ class RunSize:
     box: tuple | None = None  # a regional grid's (south, north, west, east); None: the globe
     event_timing: bool = True  # timing="exact" (the default); False: timing="sampled"
     blocks_in_flight: int = 1  # time blocks computed at once, each with its chunk and states (host_blocks)
-    held_n_sat: int = 0  # a previous stage's satellites whose stored output is still in memory (being written)
+    held_raster: bool = False  # a previous stage's raster is still in memory (its file being written)
+    held_positions_n_sat: int = 0  # satellites of a previous stage whose stored positions are still in memory
 
     @property
     def n_lat(self) -> int:
@@ -126,8 +128,9 @@ def estimate_bytes(size: RunSize) -> dict[str, int]:
                            * (EVENT_BYTES_PER_CELL + (steps + 1) * EVENT_BYTES_PER_CELL_SAMPLE)),
         "satellites": s.n_sat * (SAT_BYTES + blocks * steps * SAT_STEP_BYTES),
         "merit": blocks * cells * s.n_masks * MERIT_BYTES_PER_CELL + s.n_times * s.n_masks * 8,
-        "raster": (1 + (s.held_n_sat > 0)) * s.n_times * cells * 2 if s.save_raster else 0,
-        "positions": s.n_times * (s.n_sat + s.held_n_sat) * 12 if s.save_positions else 0,
+        "raster": (1 + s.held_raster) * s.n_times * cells * 2 if s.save_raster else 0,
+        # A held stage's positions twice: the file's (sat, xyz, time) layout is written from a copy.
+        "positions": s.n_times * 12 * ((s.n_sat if s.save_positions else 0) + 2 * s.held_positions_n_sat),
         "base": BASE_BYTES,
     }
     parts["total"] = sum(parts.values())

@@ -171,7 +171,7 @@ def estimate_run_memory(
     if raster is None:
         raster = n_t * grid.n_lat * grid.n_lon * 2 <= STORE_LIMIT_BYTES
     worst = None
-    held = 0  # the previous stage's satellites: its output is in memory while its file is written
+    previous = None  # the previous stage's stored positions (satellites), held while its file is written
     for stage in scenario.stages():
         sats = stage.satellites
         n_sat = len(sats)
@@ -187,11 +187,13 @@ def estimate_run_memory(
         n_pad = padded_sat_count(n_sat)
         exact = timing == "exact"
         steps = int(a.chunk_steps or default_chunk_steps(n_pad, n_rows, grid, n_masks, event_timing=exact))
+        positions = n_t * n_sat * 12 <= STORE_LIMIT_BYTES
+        held = held_output and previous is not None
         size = RunSize(n_sat=n_pad, n_times=n_t, resolution_deg=grid.resolution_deg, box=grid.box, n_masks=n_masks,
-                       save_raster=bool(raster), save_positions=n_t * n_sat * 12 <= STORE_LIMIT_BYTES,
+                       save_raster=bool(raster), save_positions=positions,
                        chunk_steps=min(steps, n_t), n_rows=n_rows, event_timing=exact,
-                       held_n_sat=held if held_output else 0)
-        held = n_sat
+                       held_raster=held and bool(raster), held_positions_n_sat=previous if held else 0)
+        previous = n_sat if positions else 0
         size = dataclasses.replace(size, blocks_in_flight=host_blocks(size, cpu=not accelerator_expected()))
         est = check_memory(size, max_memory, what=f"stage {stage.index} ({stage.name})")
         if worst is None or est["total"] > worst["total"]:
@@ -293,33 +295,48 @@ def run(
                 manifest=lambda done: write_manifest(out_dir, done, complete=len(done) == len(stages), **info))
         datasets = stage_datasets(scenario, save_raster=save_raster, elevation_sweep_deg=elevation_sweep_deg,
                                   progress=progress, earth_model=earth_model, timing=timing)
+
+        def write(ds, path: Path) -> Path:
+            """The writer thread's task: the file, then the manifest listing it (one worker: in stage order)."""
+            paths.append(write_netcdf(ds, path))
+            write_manifest(out_dir, paths, complete=len(paths) == len(stages), **info)
+            return paths[-1]
+
         # Each stage's file is written by a second thread while the next stage computes: the
-        # write is zlib and HDF5 in C, which release the GIL, so the compute hides it (0.7 s
-        # per 1 deg day with its raster). A failed write is reported when the next stage is done.
+        # write is zlib and HDF5 in C, which release the GIL, so the compute hides it where the
+        # cores are not all busy (a GPU run). A failed write is reported once the next stage is done.
         with ThreadPoolExecutor(1, thread_name_prefix="orbitjax-write") as writer:
-            pending = None
+            pending = None  # (stage, dataset, future) of the file being written
             try:
                 for (stage, ds), name in zip(datasets, names):
                     if pending is not None:
-                        done, pending = pending, None
-                        _written(done, paths, out_dir, info, len(stages), on_stage)
-                    pending = (stage, ds, writer.submit(write_netcdf, ds, out_dir / name))
+                        _announce(pending, on_stage)
+                    pending = (stage, ds, writer.submit(write, ds, out_dir / name))
                 if pending is not None:
-                    done, pending = pending, None
-                    _written(done, paths, out_dir, info, len(stages), on_stage)
-            finally:
-                if pending is not None and pending[2].exception() is None:  # an error or Ctrl-C in the
-                    paths.append(pending[2].result())  # next stage: the written file is whole; list it
-                    write_manifest(out_dir, paths, complete=False, **info)
+                    _announce(pending, on_stage)
+            except BaseException as exc:
+                _note_failed_write(exc, pending)
+                raise
     return paths
 
 
-def _written(pending, paths: list, out_dir: Path, info: dict, n_stages: int, on_stage) -> None:
-    """Wait for a stage's file (raising its write's error), list it in the manifest, call ``on_stage``."""
-    from .io.outdir import write_manifest  # noqa: PLC0415
-
+def _announce(pending, on_stage) -> None:
+    """Wait for a stage's file (raising its write's error), then call ``on_stage`` in this thread."""
     stage, ds, future = pending
-    paths.append(future.result())
-    write_manifest(out_dir, paths, complete=len(paths) == n_stages, **info)
+    path = future.result()
     if on_stage is not None:
-        on_stage(stage, ds, paths[-1])
+        on_stage(stage, ds, path)
+
+
+def _note_failed_write(exc: BaseException, pending) -> None:
+    """Add to ``exc`` the error of the write still pending when it was raised, if that write failed
+    too (a stage that fails while the disk fills): both are reported. The file a write completes
+    is listed in the manifest by the writer itself."""
+    if pending is None:
+        return
+    try:
+        error = pending[2].exception()  # waits for the write to end
+    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting here (the pool still waits)
+        return
+    if error is not None and error is not exc:
+        exc.add_note(f"and writing the previous stage failed: {error}")

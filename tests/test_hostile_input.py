@@ -225,8 +225,11 @@ def test_a_stage_is_estimated_with_the_previous_stage_output_still_in_memory(tin
     held = estimate_run_memory(sc, save_raster=True, max_memory="1TB")
     alone = estimate_run_memory(sc, save_raster=True, max_memory="1TB", held_output=False)
     assert alone["raster"] == n_t * cells * 2 and held["raster"] == 2 * alone["raster"]
-    assert held["positions"] - alone["positions"] == n_t * 3 * 12  # stage 1's three satellites
-    assert held["total"] - alone["total"] == n_t * cells * 2 + n_t * 3 * 12
+    # Stage 1's three satellites' positions, twice (the write's copy in the file's layout).
+    assert held["positions"] - alone["positions"] == 2 * n_t * 3 * 12
+    assert held["total"] - alone["total"] == n_t * cells * 2 + 2 * n_t * 3 * 12
+    no_raster = estimate_run_memory(sc, save_raster=False, max_memory="1TB")
+    assert no_raster["raster"] == 0 and no_raster["positions"] == held["positions"]
 
 
 def test_max_memory_must_be_a_size(tiny, tmp_path, capsys):
@@ -328,21 +331,69 @@ def test_each_stage_file_is_written_while_the_next_stage_computes(tiny, tmp_path
     assert seen == [(1, "tiny_stage1_L1.nc", ["tiny_stage1_L1.nc"]),
                     (2, "tiny_stage2_full.nc", ["tiny_stage1_L1.nc", "tiny_stage2_full.nc"])]
     assert [kind for kind, _ in log] == ["compute", "compute", "write", "write"]
-    assert {name for kind, name in log if kind == "write"} != {threading.main_thread().name}
+    assert threading.main_thread().name not in {name for kind, name in log if kind == "write"}
 
 
-def test_an_error_in_the_next_stage_keeps_the_previous_file_whole_and_listed(tiny, tmp_path, monkeypatch):
+def test_only_the_previous_stage_output_is_held_while_a_stage_computes(tiny, tmp_path, monkeypatch):
+    # The memory estimate counts one held stage (the file being written); a third would not fit it.
+    import gc
+    import weakref
+
     import orbitjax.analysis
 
-    coverage, calls = orbitjax.analysis.coverage, []
+    three = tmp_path / "three.toml"
+    three.write_text(tiny.read_text() + textwrap.dedent("""
+        [[launches]]
+        name = "L2"
+        date = 2025-10-02T00:00:00Z
+        site = "pad"
+        shell = "A"
+        satellites = 3
+        """))
+    coverage, rasters, alive = orbitjax.analysis.coverage, [], []
+
+    def tracking(*args, **kwargs):
+        gc.collect()
+        alive.append([k for k, r in enumerate(rasters) if r() is not None])
+        ds = coverage(*args, **kwargs)
+        rasters.append(weakref.ref(ds.visible_count.values))
+        return ds
+
+    monkeypatch.setattr(orbitjax.analysis, "coverage", tracking)
+    orbitjax_run(three, tmp_path / "o", progress=False)
+    assert alive == [[], [0], [1]]
+
+
+def _second_stage_fails(monkeypatch, write_error=None):
+    """Make stage 2's compute raise, while stage 1's write is still running (it waits for that);
+    with ``write_error``, that write then fails with it."""
+    import threading
+
+    import orbitjax.analysis
+    import orbitjax.io.netcdf
+
+    coverage, write, calls = orbitjax.analysis.coverage, orbitjax.io.netcdf.write_netcdf, []
+    failed = threading.Event()
 
     def failing_second(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2:
+            failed.set()
             raise ValueError("stage 2 failed")
         return coverage(*args, **kwargs)
 
+    def late_write(ds, path, **kwargs):
+        assert failed.wait(60)
+        if write_error is not None:
+            raise write_error
+        return write(ds, path, **kwargs)
+
     monkeypatch.setattr(orbitjax.analysis, "coverage", failing_second)
+    monkeypatch.setattr(orbitjax.io.netcdf, "write_netcdf", late_write)
+
+
+def test_an_error_in_the_next_stage_keeps_the_previous_file_whole_and_listed(tiny, tmp_path, monkeypatch):
+    _second_stage_fails(monkeypatch)
     out = tmp_path / "o"
     with pytest.raises(ValueError, match="stage 2 failed"):
         orbitjax_run(tiny, out, progress=False)
@@ -351,6 +402,16 @@ def test_an_error_in_the_next_stage_keeps_the_previous_file_whole_and_listed(tin
     assert sorted(p.name for p in out.iterdir()) == ["orbitjax_run.json", "tiny_stage1_L1.nc"]
     with xr.open_dataset(out / "tiny_stage1_L1.nc") as back:
         assert int(back.stage) == 1
+
+
+def test_a_failed_write_beside_a_failed_stage_is_reported_with_it(tiny, tmp_path, monkeypatch, capsys):
+    from orbitjax.io.netcdf import NetCDFError
+
+    _second_stage_fails(monkeypatch, NetCDFError("tiny_stage1_L1.nc: cannot write NetCDF (HDF error; is the disk full?)"))
+    out = tmp_path / "o"
+    assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 2
+    _one_error_line(capsys, "stage 2 failed", "tiny_stage1_L1.nc: cannot write NetCDF")
+    assert not out.exists() or not list(out.glob("*.nc"))
 
 
 # ---------------------------------------------------------------- late errors made early

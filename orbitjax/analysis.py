@@ -380,6 +380,8 @@ def _plan(satellites, times, *, resolution_deg=1.0, min_elevation_deg=None, elev
     per_sat = np.broadcast_to(np.asarray(min_elevation_deg, np.float64), (n_sat,)).copy()
     if elevation_sweep_deg is not None:
         sweep = tuple(float(e) for e in np.atleast_1d(elevation_sweep_deg))
+        if not sweep or len(set(sweep)) < len(sweep):
+            raise ValueError(f"elevation_sweep_deg {list(sweep)}: expected distinct masks, at least one")
         masks = np.broadcast_to(np.asarray(sweep)[:, None], (len(sweep), n_sat))
     else:
         sweep = None

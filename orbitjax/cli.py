@@ -7,6 +7,7 @@ exit with status 2; nothing is written for them. ``--debug`` shows tracebacks.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -60,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("scenario", nargs="?", default="kuiper_falcon9",
                    help="bundled scenario or preset name, or path to a scenario TOML file (default: kuiper_falcon9)")
     r.add_argument("--out", help="output directory (default: the scenario's [output] directory, else ./out)")
-    r.add_argument("--start", help="analysis start, UTC ISO 8601, e.g. 2025-10-15T00:00:00Z (default: the scenario's [analysis] start)")
+    r.add_argument("--start", help="analysis start, UTC ISO 8601, e.g. 2025-10-15T00:00:00Z, or 'now' "
+                   "(default: the scenario's [analysis] start)")
     r.add_argument("--duration", help="analysis duration: seconds or a number with s/min/h/d, e.g. 6h, 1d (default: the scenario's)")
     r.add_argument("--step", type=float, metavar="SECONDS", help="time step in seconds (default: the scenario's step_s)")
     r.add_argument("--resolution", type=float, metavar="DEG", help="grid resolution in degrees, must divide 180 (default: the scenario's resolution_deg)")
@@ -172,12 +174,27 @@ def _add_study_parser(sub) -> None:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _output_file(path, option: str) -> Path:
+    """``path`` as an output file of ``option``, checked before any work: not a folder, and its
+    folder (created if missing) not a file and writable."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{option} {path}: is a folder; expected a file name")
+    parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise ValueError(f"{option} {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path}: the folder {parent} cannot be written")
+    return path
+
+
 def _cmd_study(args) -> int:
     import numpy as np  # noqa: PLC0415 (fast --help)
 
     from .io.netcdf import write_netcdf
     from .studies import study_from_spec
 
+    _output_file(args.out, "--out")
     t0 = time.perf_counter()
     ds = study_from_spec(args.spec, batch_size=args.batch_size, progress=False if args.quiet else None)
     path = write_netcdf(ds, args.out)
@@ -298,13 +315,15 @@ def _cmd_run(args) -> int:
         except ValueError as exc:
             raise ValueError(f"--max-memory {args.max_memory!r}: {exc}") from None
     sweep = None
-    if args.elevation_sweep:
+    if args.elevation_sweep is not None:
         try:
-            sweep = [float(x) for x in args.elevation_sweep.split(",") if x.strip()]
+            sweep = [float(x) for x in args.elevation_sweep.split(",")]  # an empty item is an error too
         except ValueError:
             raise ValueError(f"--elevation-sweep {args.elevation_sweep!r}: expected numbers like 25,35,45") from None
-        if not sweep or any(not 0.0 <= e < 90.0 for e in sweep):
+        if any(not 0.0 <= e < 90.0 for e in sweep):
             raise ValueError(f"--elevation-sweep {args.elevation_sweep!r}: every mask must lie in [0, 90) degrees")
+        if len(set(sweep)) < len(sweep):
+            raise ValueError(f"--elevation-sweep {args.elevation_sweep!r}: a mask appears twice")
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers {args.workers}: needs at least 1 worker")
     if args.block_steps is not None and args.block_steps < 1:
@@ -378,13 +397,13 @@ def _cmd_compare(args) -> int:
     from .compare import compare_plot, compare_table, open_stages  # noqa: PLC0415
 
     ds = open_stages(args.directory)
+    plot = _output_file(args.plot, "--plot") if args.plot else Path(args.directory) / "compare.png"
     print(compare_table(ds))
     if args.region or ds.attrs.get("region_name"):
         from .region_stats import region_summary, region_table  # noqa: PLC0415
 
         regions = [_compare_region(r) for r in args.region] if args.region else None
         print(region_table(region_summary(ds, regions)), end="")
-    plot = Path(args.plot) if args.plot else Path(args.directory) / "compare.png"
     try:
         import matplotlib  # noqa: F401, PLC0415 (an optional dependency: the 'plot' extra)
     except ImportError:
@@ -429,6 +448,8 @@ def _cmd_export_tle(args) -> int:
     else:  # the reference stage: one placeholder launch per shell, numbered after the scenario's launches
         year = int(scenario.analysis.start.astype("datetime64[Y]").astype(int)) + 1970
         designators = placeholder_designators(sats.shell, year, first_launch_number=901 + len(launches))
+    if args.out:
+        _output_file(args.out, "--out")
     tles = constellation_to_satellites(sats, first_norad_id=args.first_norad_id, intl_designator=designators)
     if args.out:
         write_tle(args.out, tles)
@@ -488,8 +509,10 @@ def _cmd_access(args) -> int:
     if not np.isfinite(args.step) or args.step <= 0:
         raise ValueError(f"--step {args.step}: must be a positive number of seconds")
     sites = read_sites(args.sites)
-    out = Path(args.out)
-    nc = Path(args.netcdf) if args.netcdf else out.with_name(out.stem + "_sites.nc")
+    out = _output_file(args.out, "--out")
+    nc = _output_file(args.netcdf, "--netcdf") if args.netcdf else out.with_name(out.stem + "_sites.nc")
+    if nc.is_dir():
+        raise ValueError(f"--out {out}: its sites file {nc} is a folder; pass --netcdf FILE")
     if out.resolve() == nc.resolve():
         raise ValueError(f"--out and --netcdf are the same file {out}")
     t0 = time.perf_counter()

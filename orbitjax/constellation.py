@@ -102,6 +102,11 @@ def concat(constellations) -> Constellation:
     return Constellation(**{f.name: np.concatenate([getattr(c, f.name) for c in parts]) for f in fields(Constellation)})
 
 
+MAX_SHELL_SATELLITES = 10_000_000
+"""Most satellites in one Walker shell: 30x the largest filed constellation (~300,000), and
+~10 GB of per-satellite state alone (``orbitjax.memory.SAT_BYTES``)."""
+
+
 def walker(
     *,
     altitude_km: float,
@@ -139,6 +144,9 @@ def walker(
         raise ValueError(f"shell {shell!r}: altitude_km must be positive, got {altitude_km!r}")
     planes, sats_per_plane = int(planes), int(sats_per_plane)
     total = planes * sats_per_plane
+    if total > MAX_SHELL_SATELLITES:  # refused before its arrays are built (2e9 filled 23 GB, then OOM)
+        raise ValueError(f"shell {shell!r}: planes x sats_per_plane = {planes:,} x {sats_per_plane:,} = {total:,} "
+                         f"satellites, more than the {MAX_SHELL_SATELLITES:,} one shell may have")
     j, k = np.divmod(np.arange(total), sats_per_plane)
     raan = np.mod(raan0_deg + j * _PATTERN_SPREAD_DEG[pattern] / planes, 360.0)
     m = np.mod(k * 360.0 / sats_per_plane + j * phasing * 360.0 / total, 360.0)

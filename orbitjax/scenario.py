@@ -298,7 +298,9 @@ class Scenario:
         except ScenarioFileError:
             raise
         except ValueError as exc:
-            if self.source:
+            # An error that names the catalogue file (e.g. a --tle file's bad line) is about that file.
+            names_catalog = bool(self.catalog) and str(self.catalog.get("file", "")) in str(exc)
+            if self.source and not names_catalog:
                 raise ValueError(f"{self.source}: {exc}") from None
             raise
 
@@ -334,6 +336,9 @@ class Scenario:
         if launch.plane == "from_launch":
             if launch.site is None:
                 raise ValueError(f"launch {launch.name!r}: plane = 'from_launch' needs a site")
+            if n > shell.sats_per_plane:  # as for an explicit plane: a launch fills (part of) one plane
+                raise ValueError(f"launch {launch.name!r}: {n} satellites do not fit one plane of shell "
+                                 f"{shell.name!r} (sats_per_plane = {shell.sats_per_plane})")
             raan, u0 = launch_plane(
                 launch_time=launch.date,
                 site_lat_deg=launch.site.lat_deg,
@@ -560,6 +565,11 @@ def load_scenario(name_or_path: str | os.PathLike = DEFAULT_SCENARIO) -> Scenari
     if not shells and not catalog:
         raise ScenarioFileError(f"{where}: no shells: set [scenario] constellation, add [[shells]] or a [catalog]")
     sun_min, gateways = _target_and_gateways(data, where)
+    # File names in the output folder only: an explicit prefix is checked, the name made safe.
+    prefix = out.get("prefix", re.sub(r"[^A-Za-z0-9_.+-]+", "_", meta["name"]).strip("_.") or "orbitjax")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", prefix):
+        raise ScenarioFileError(f"{where}: [output] prefix = {prefix!r}: expected letters, digits, '_', '-', '.' "
+                                "or '+', starting with a letter or digit (no folders: --out sets the folder)")
     scenario = Scenario(
         name=meta["name"],
         description=meta.get("description", ""),
@@ -567,7 +577,7 @@ def load_scenario(name_or_path: str | os.PathLike = DEFAULT_SCENARIO) -> Scenari
         launches=tuple(launches),
         analysis=analysis,
         reference_stage=meta.get("reference_stage", True) and not catalog,
-        output_prefix=out.get("prefix", meta["name"]),
+        output_prefix=prefix,
         output_dir=out.get("directory", "out"),
         save_raster=out.get("save_raster"),
         source=str(path),

@@ -38,6 +38,7 @@ cell). ``batch_size`` is the memory knob.
 from __future__ import annotations
 
 import itertools
+import warnings
 from dataclasses import dataclass
 from functools import partial
 
@@ -118,10 +119,18 @@ def walker_grid(**values) -> dict[str, np.ndarray]:
     """
     values.setdefault("phasing", 1)
     keys = list(values)
+    for key in ("planes", "sats_per_plane"):
+        if key in values and not all(isinstance(v, (int, float, np.integer, np.floating)) and float(v).is_integer()
+                                     and v >= 1 for v in np.atleast_1d(values[key]).tolist()):
+            raise ValueError(f"Walker grid: {key} = {values[key]!r}: expected positive integers")
     combos = list(itertools.product(*(np.atleast_1d(values[k]).tolist() for k in keys)))
     if "planes" in keys:
         ip, iff = keys.index("planes"), keys.index("phasing")
+        total = len(combos)
         combos = [c for c in combos if c[iff] < c[ip]]
+        if combos and len(combos) < total:
+            warnings.warn(f"Walker grid: {total - len(combos)} of {total} combinations dropped "
+                          "(phasing F must be below planes)", stacklevel=2)
     if not combos:
         raise ValueError("Walker grid: no valid design (phasing must be below planes)")
     return walker_table(**{k: [c[i] for c in combos] for i, k in enumerate(keys)})
@@ -315,6 +324,19 @@ def _stack_batch(items, s_pad: int, batch_size: int):
 # ---------------------------------------------------------------- reductions
 
 
+def check_band(band_deg) -> None:
+    """Refuse a latitude band ``(lo, hi)`` (degrees, both hemispheres) unless 0 <= lo < hi <= 90."""
+    if band_deg is None:
+        return
+    try:
+        lo, hi = (float(x) for x in band_deg)
+    except (TypeError, ValueError):
+        raise ValueError(f"band_deg must be two numbers (lo, hi), got {band_deg!r}") from None
+    if not 0.0 <= lo < hi <= 90.0:
+        raise ValueError(f"band_deg = ({lo:g}, {hi:g}): expected 0 <= lo < hi <= 90 degrees of latitude "
+                         "(the band is taken in both hemispheres)")
+
+
 def design_figures(cells: dict[str, np.ndarray], area_weight: np.ndarray, lat_deg: np.ndarray,
                    band_deg=None, latitude_profiles: bool = False) -> dict[str, np.ndarray]:
     """Per-design figures from per-cell figures (design, [n_assets,] lat, lon).
@@ -453,6 +475,7 @@ def study(
       design parameters as coordinates.
     """
     release_if_near_map_limit()  # a long-lived process must not die in XLA's JIT linker
+    check_band(band_deg)
     su = _setup(times, step_s, resolution_deg, earth_model, timing, radius_km, n_assets, chunk_steps)
     if int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -570,6 +593,7 @@ def failure_study(
       (``<figure>_nominal``).
     """
     release_if_near_map_limit()  # a long-lived process must not die in XLA's JIT linker
+    check_band(band_deg)
     su = _setup(times, step_s, resolution_deg, earth_model, timing, radius_km, n_assets, chunk_steps)
     if not isinstance(constellation, (Constellation, Satellites)):
         raise ValueError(f"failure_study: expected a Constellation or Satellites, got {type(constellation).__name__}")

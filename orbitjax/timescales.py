@@ -34,6 +34,8 @@ def as_datetime64(times) -> np.ndarray:
     naive values are taken as UTC. Times outside 1678..2261 raise ValueError.
     """
     if isinstance(times, (np.ndarray, np.datetime64)) and np.issubdtype(times.dtype, np.datetime64):
+        if np.any(np.isnat(times)):
+            raise ValueError(f"UTC times {_shown(times)} hold NaT (a missing time)")
         if times.dtype != np.dtype("datetime64[ns]"):
             _check_ns_range(times)
         out = np.asarray(times).astype("datetime64[ns]")
@@ -57,6 +59,9 @@ def as_datetime64(times) -> np.ndarray:
             raise ValueError(f"cannot read {_shown(times)} as UTC times: expected ISO 8601 (e.g. "
                              f"'2025-10-15T00:00Z'), datetime or datetime64 ({str(err).splitlines()[0]})") from None
         wide = wide if np.ndim(times) else wide[0]
+    if np.any(np.isnat(wide)):  # numpy reads "" and "NaT" as not-a-time
+        raise ValueError(f"cannot read {_shown(times)} as UTC times: expected ISO 8601 (e.g. "
+                         "'2025-10-15T00:00Z'), datetime or datetime64, not an empty or missing time")
     _check_ns_range(wide)
     out = np.asarray(wide).astype("datetime64[ns]")
     return out[()] if out.ndim == 0 else out

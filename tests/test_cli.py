@@ -193,6 +193,7 @@ def test_bad_tle_file_is_one_line(tmp_path, capsys):
     assert main(["run", "--tle", str(bad), "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bad.tle line 2" in err[0] and "checksum" in err[0]
+    assert "kuiper_falcon9.toml" not in err[0]  # the default scenario is not what the user got wrong
     assert not out.exists()
 
 

@@ -414,6 +414,100 @@ def test_a_failed_write_beside_a_failed_stage_is_reported_with_it(tiny, tmp_path
     assert not out.exists() or not list(out.glob("*.nc"))
 
 
+# ---------------------------------------------------------------- a second fuzz round (2026-12-03)
+
+
+def test_an_empty_start_is_refused_not_read_as_nat(tiny, tmp_path, capsys):
+    # `--start ""` ran with a time axis from NaT (1677) and exited 0.
+    from orbitjax.timescales import as_datetime64
+
+    assert main(["run", str(tiny), "--start", "", "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    _one_error_line(capsys, "--start ''")
+    assert not (tmp_path / "o").exists()
+    for bad in ("", "NaT", ["2025-10-15T00:00", ""], np.array(["2025-10-15", "NaT"], "datetime64[ns]")):
+        with pytest.raises(ValueError, match="UTC times"):
+            as_datetime64(bad)
+
+
+@pytest.mark.parametrize("prefix", ["../../evil", "sub/x", "", ".hidden"])
+def test_an_output_prefix_cannot_leave_the_output_folder(prefix, tiny, tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(tiny.read_text().replace('name = "tiny"', f'name = "tiny"\n\n[output]\nprefix = "{prefix}"', 1))
+    _no_work(monkeypatch)
+    out = tmp_path / "deep" / "o"
+    assert main(["run", str(bad), "--out", str(out), "--quiet"]) == 2
+    _one_error_line(capsys, "bad.toml", "[output] prefix")
+    assert not list(tmp_path.rglob("*.nc"))
+
+
+def test_a_scenario_name_is_made_a_safe_default_prefix(tiny, tmp_path):
+    from orbitjax import load_scenario
+
+    p = tmp_path / "named.toml"
+    p.write_text(tiny.read_text().replace('name = "tiny"', 'name = "My study: ../v2"'))
+    assert load_scenario(p).output_prefix == "My_study_.._v2"
+
+
+def test_a_shell_too_large_to_build_is_refused_at_once(tiny, tmp_path, monkeypatch, capsys):
+    # 2 x 1e9 satellites filled 23 GB building the shell, before the memory check, and was OOM-killed.
+    huge = tmp_path / "huge.toml"
+    huge.write_text(tiny.read_text().replace("sats_per_plane = 3", "sats_per_plane = 1000000000"))
+    _no_work(monkeypatch)
+    assert main(["run", str(huge), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    _one_error_line(capsys, "huge.toml", "2,000,000,000 satellites", "10,000,000")
+
+
+def test_a_launch_larger_than_a_plane_is_refused(tiny, tmp_path, monkeypatch, capsys):
+    # 50 satellites launched onto a 3-per-plane shell gave a stage larger than the whole constellation.
+    big = tmp_path / "big.toml"
+    big.write_text(tiny.read_text().replace("satellites = 3", "satellites = 50"))
+    _no_work(monkeypatch)
+    assert main(["run", str(big), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    _one_error_line(capsys, "big.toml", "launch 'L1'", "50 satellites do not fit one plane", "sats_per_plane = 3")
+
+
+@pytest.mark.parametrize("sweep, message", [("25,25", "appears twice"), ("25,,35", "expected numbers"),
+                                            ("", "expected numbers")])
+def test_elevation_sweep_items_are_distinct_numbers(sweep, message, tiny, tmp_path, monkeypatch, capsys):
+    _no_work(monkeypatch)
+    assert main(["run", str(tiny), "--elevation-sweep", sweep, "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    _one_error_line(capsys, "--elevation-sweep", message)
+
+
+def test_coverage_refuses_a_repeated_mask():
+    import orbitjax
+
+    shell = orbitjax.walker(altitude_km=630, inclination_deg=51.9, planes=2, sats_per_plane=2, phasing=1,
+                            min_elevation_deg=35, epoch="2025-10-15")
+    with pytest.raises(ValueError, match="distinct masks"):
+        orbitjax.coverage(shell, ("2025-10-15T00:00Z", "4min"), resolution_deg=30, elevation_sweep_deg=[25, 25])
+
+
+def test_output_files_that_are_folders_are_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    # `access --out DIR` computed for 12 s, then failed naming a temporary and left DIR_sites.nc behind.
+    import orbitjax.site_access
+
+    def boom(*args, **kwargs):
+        raise AssertionError("computed although the output could not be written")
+
+    monkeypatch.setattr(orbitjax.site_access, "access", boom)
+    folder = tmp_path / "o"
+    folder.mkdir()
+    monkeypatch.chdir(tmp_path)
+    sites = tmp_path / "sites.csv"
+    sites.write_text("name,lat,lon\npad,28.5,-80.6\n")
+    tle = str(__import__("pathlib").Path(__file__).parent / "data" / "sample.tle")
+    assert main(["access", "--tle", tle, "--sites", str(sites), "--min-elevation", "35", "--out", "o"]) == 2
+    _one_error_line(capsys, "--out o", "is a folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o", "sites.csv"]
+    assert main(["export-tle", "--out", "o"]) == 2
+    _one_error_line(capsys, "--out o", "is a folder")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["export-tle", "--out", "file/x.tle"]) == 2
+    _one_error_line(capsys, "--out file/x.tle", "is not a folder")
+
+
 # ---------------------------------------------------------------- late errors made early
 
 

@@ -167,6 +167,10 @@ def test_cli_study_grid_and_random(tmp_path, capsys):
     (SPEC.format(mode="grid", alt=600, inc=50, planes=2, extra="colour = 1"), "unknown key 'colour'"),
     (SPEC.format(mode="random", alt=600, inc=50, planes=2, extra=""), "needs n"),
     (SPEC.format(mode="grid", alt="'high'", inc=50, planes=2, extra=""), "altitude_km"),
+    # A fuzz find: an inverted band ran, wrote the file, then failed on an all-NaN band.
+    (SPEC.format(mode="grid", alt=600, inc=50, planes=2, extra="").replace("[20, 50]", "[50, 20]"),
+     "band_deg = [50, 20]: expected 0 <= lo < hi <= 90"),
+    (SPEC.format(mode="grid", alt=600, inc=50, planes=2, extra="").replace("[20, 50]", "[-100, 100]"), "band_deg"),
 ])
 def test_cli_study_bad_spec_one_line(tmp_path, capsys, body, message):
     p = tmp_path / "bad.toml"
@@ -175,6 +179,23 @@ def test_cli_study_bad_spec_one_line(tmp_path, capsys, body, message):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "x.nc").exists()
+
+
+def test_walker_grid_refuses_zero_planes_and_warns_about_dropped_phasings():
+    # A fuzz find: planes = [0, 3] silently ran half the designs; a phasing grid dropped 7 in 8.
+    with pytest.raises(ValueError, match="planes = \\[0, 3\\]: expected positive integers"):
+        studies.walker_grid(altitude_km=600.0, inclination_deg=50.0, planes=[0, 3], sats_per_plane=3)
+    with pytest.warns(UserWarning, match="1 of 6 combinations dropped"):
+        table = studies.walker_grid(altitude_km=600.0, inclination_deg=50.0, planes=[2, 3], sats_per_plane=3,
+                                    phasing=[0, 1, 2], min_elevation_deg=30.0)
+    assert sorted(zip(table["planes"].tolist(), table["phasing"].tolist())) == [(2, 0), (2, 1), (3, 0), (3, 1), (3, 2)]
+
+
+def test_an_inverted_or_out_of_range_band_is_refused_before_any_work():
+    for band in ((50, 20), (-10, 40), (20, 95), (30, 30), ("a", 3)):
+        with pytest.raises(ValueError, match="band_deg"):
+            orbitjax.study({"altitude_km": 600.0, "inclination_deg": 50.0, "planes": 2, "sats_per_plane": 3,
+                            "min_elevation_deg": 30.0}, ("2025-10-15T00:00Z", "10min"), band_deg=band)
 
 
 def test_study_runs_from_the_executable_store_with_equal_figures(walker_study, monkeypatch, tmp_path):

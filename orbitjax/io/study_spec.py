@@ -69,6 +69,9 @@ def read_study_spec(path) -> dict:
     if "band_deg" in analysis and (len(analysis["band_deg"]) != 2
                                    or not all(isinstance(x, _NUMBER) for x in analysis["band_deg"])):
         raise ValueError(f"{path}: [analysis] band_deg must be two numbers [lo, hi], got {analysis['band_deg']!r}")
+    if "band_deg" in analysis and not 0 <= analysis["band_deg"][0] < analysis["band_deg"][1] <= 90:
+        raise ValueError(f"{path}: [analysis] band_deg = {analysis['band_deg']!r}: expected 0 <= lo < hi <= 90 "
+                         "degrees of latitude (the band is taken in both hemispheres)")
     designs = dict(data["designs"])
     for key in designs:
         if key not in DESIGN_KEYS:

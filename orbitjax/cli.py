@@ -174,6 +174,14 @@ def _add_study_parser(sub) -> None:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _duration_text(seconds: float) -> str:
+    """'24 h', '20 min', '90 s': the largest unit that divides the duration, for the run's banner."""
+    for unit, q in (("h", 3600.0), ("min", 60.0)):
+        if seconds >= q and float(seconds / q).is_integer():
+            return f"{seconds / q:g} {unit}"
+    return f"{seconds:g} s"
+
+
 def _output_file(path, option: str) -> Path:
     """``path`` as an output file of ``option``, checked before any work: not a folder, and its
     folder (created if missing) not a file and writable."""
@@ -339,7 +347,8 @@ def _cmd_run(args) -> int:
         box = a.region.grid_box(a.resolution_deg)
         where = f" over {a.region.name} (lat {box[0]:g}..{box[1]:g}, lon {box[2]:g}..{box[3]:g})"
     print(
-        f"orbitjax: {scenario.name}: {len(stages)} stages, {a.duration_s / 3600:g} h at {a.step_s:g} s "
+        f"orbitjax: {scenario.name}: {len(stages)} stage{'s' * (len(stages) != 1)}, "
+        f"{_duration_text(a.duration_s)} at {a.step_s:g} s "
         f"on a {a.resolution_deg:g} deg grid{where} -> {out}/",
         file=sys.stderr,
     )

@@ -212,9 +212,11 @@ def _suggestion(size: RunSize, limit: int) -> str:
     return "fewer satellites are needed: even one time step on the coarsest grid does not fit"
 
 
-def check_memory(size: RunSize, max_memory: int | str | None = None, *, what: str = "the run") -> dict[str, int]:
+def check_memory(size: RunSize, max_memory: int | str | None = None, *, what: str = "the run",
+                 n_satellites: int | None = None) -> dict[str, int]:
     """Refuse a run whose estimated peak memory exceeds the limit, before any work.
 
+    ``n_satellites``: the number shown in the message (``size.n_sat`` may be padded).
     The limit is ``max_memory`` (bytes or a size like '8GB'; the ``--max-memory``
     option) when given, else the memory available now (:func:`available_bytes`;
     no check when it cannot be read).
@@ -234,7 +236,8 @@ def check_memory(size: RunSize, max_memory: int | str | None = None, *, what: st
             return est
     if est["total"] > limit:
         raise MemoryLimitError(
-            f"{what} needs about {format_bytes(est['total'])} of memory ({size.n_sat:,} satellites, "
+            f"{what} needs about {format_bytes(est['total'])} of memory "
+            f"({size.n_sat if n_satellites is None else n_satellites:,} satellites, "
             f"{size.n_times:,} steps, {size.resolution_deg:g} deg grid, {size.n_masks} mask(s)), more than the "
             f"{format_bytes(limit)} {source}; {_suggestion(size, limit)}, or raise --max-memory"
         )

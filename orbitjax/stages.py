@@ -195,7 +195,7 @@ def estimate_run_memory(
                        held_raster=held and bool(raster), held_positions_n_sat=previous if held else 0)
         previous = n_sat if positions else 0
         size = dataclasses.replace(size, blocks_in_flight=host_blocks(size, cpu=not accelerator_expected()))
-        est = check_memory(size, max_memory, what=f"stage {stage.index} ({stage.name})")
+        est = check_memory(size, max_memory, what=f"stage {stage.index} ({stage.name})", n_satellites=n_sat)
         if worst is None or est["total"] > worst["total"]:
             worst = est
     return worst

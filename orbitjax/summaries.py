@@ -128,8 +128,11 @@ def _aligned(field: Any, da: xr.DataArray, what: str) -> xr.DataArray:
         _check_dims(field, what)
         field = field.assign_coords({LON: _normalise_lon(field[LON].values)}).sortby([LAT, LON])
         ok = (field.sizes[LAT] == lat.size and field.sizes[LON] == lon.size
-              and np.allclose(field[LAT].values, lat, rtol=0, atol=COORD_TOL_DEG)
-              and np.allclose(field[LON].values, lon, rtol=0, atol=COORD_TOL_DEG))
+              and np.allclose(field[LAT].values, lat, rtol=0, atol=COORD_TOL_DEG))
+        if ok:  # the field's columns in its own order (a box across the antimeridian runs 170..190)
+            want = _normalise_lon(lon)
+            k = np.clip(np.searchsorted(field[LON].values, want - COORD_TOL_DEG), 0, lon.size - 1)
+            ok = np.allclose(field[LON].values[k], want, rtol=0, atol=COORD_TOL_DEG) and np.unique(k).size == k.size
         if not ok:
             raise ValueError(
                 f"{what} is not on the field's grid: expected {lat.size} x {lon.size} cells, lat "
@@ -137,7 +140,7 @@ def _aligned(field: Any, da: xr.DataArray, what: str) -> xr.DataArray:
                 f"{field.sizes[LON]}, lat {field[LAT].values[0]:g}..{field[LAT].values[-1]:g}, lon "
                 f"{field[LON].values[0]:g}..{field[LON].values[-1]:g} (use regrid_weights first)"
             )
-        field = field.transpose(LAT, LON).assign_coords({LAT: lat, LON: lon})
+        field = field.isel({LON: k}).transpose(LAT, LON).assign_coords({LAT: lat, LON: lon})
     else:
         arr = np.asarray(field, np.float64)
         if arr.shape != (lat.size, lon.size):

@@ -182,6 +182,7 @@ def test_run_too_big_for_memory_is_refused_before_any_work(extra, knob, tiny, tm
     assert main(["run", str(tiny), "--out", str(out), "--quiet", *extra]) == 2
     line = _one_error_line(capsys, "--max-memory", "memory", knob)
     assert "GB" in line
+    assert "(3 satellites," in line or "(6 satellites," in line  # the stage's own, not a padded count
     assert not out.exists()
 
 

@@ -154,6 +154,32 @@ def test_weights_with_0_360_longitudes():
     assert float(area_mean(f, weights=shifted)) == pytest.approx(float(area_mean(f, weights=pop)), rel=1e-14)
 
 
+def test_a_box_across_the_antimeridian_takes_masks_and_land_on_global_longitudes():
+    # A fuzz find: the README's box (-25, -10, 170, -170) at 1 deg has longitudes 170.5..189.5;
+    # a mask on the global grid's -180..180 longitudes (the land mask) was refused as off-grid.
+    res = 1.0
+    from orbitjax.regions import as_region
+    from orbitjax.summaries import _land_mean
+
+    box = as_region((-25, -10, 170, -170)).grid(res)
+    rng = np.random.default_rng(11)
+    values = rng.uniform(0, 100, (box.n_lat, box.n_lon))
+    f = xr.DataArray(values, dims=(LAT, LON), coords={LAT: box.lat_deg, LON: box.lon_deg})
+    assert f[LON].values[0] == 170.5 and f[LON].values[-1] == 189.5
+    g = Grid(res)
+    rows = np.searchsorted(g.lat_deg, box.lat_deg)
+    cols = np.round((((box.lon_deg + 180.0) % 360.0) - 180.0 - g.lon_deg[0]) / res).astype(int)
+    weight = rng.uniform(0, 1, (g.n_lat, g.n_lon))
+    on_global = xr.DataArray(weight, dims=(LAT, LON), coords={LAT: g.lat_deg, LON: g.lon_deg})
+    picked = weight[np.ix_(rows, cols)]
+    a = box.cell_area_fraction()[:, None]
+    expected = (values * a * picked).sum() / (a * picked).sum()
+    mask = on_global.isel({LAT: rows, LON: np.sort(cols)})  # the box's cells, in -180..180 order
+    assert float(area_mean(f, mask=mask)) == pytest.approx(expected, rel=1e-12)
+    land = land_fraction(res)[np.ix_(rows, cols)]
+    assert _land_mean(f) == pytest.approx((values * a * land).sum() / (a * land).sum(), rel=1e-12)
+
+
 def test_extra_dims_kept():
     f = field(10.0, seed=8)
     stacked = xr.concat([f, 2 * f, f * 0 + 7], dim="min_elevation").assign_coords(min_elevation=[10.0, 25, 40])

@@ -148,6 +148,8 @@ def test_footprint_wider_than_the_box_both_pieces():
     ((0, 10, 0, "x"), "four numbers"),
     ((0, 10, 0), "four numbers"),
     ((0, float("nan"), 0, 10), "non-finite"),
+    ((0, 10, 0, 400), r"longitudes must lie in \[-180, 360\]"),  # a fuzz find: silently became 0..40
+    ((0, 10, -200, 10), "longitudes must lie"),
 ])
 def test_bad_boxes(bad, match):
     with pytest.raises(ValueError, match=match):

@@ -133,7 +133,7 @@ def normalise_box(box) -> tuple[float, float, float, float]:
 
     Raises:
       ValueError: not four finite numbers, latitudes outside [-90, 90] or not
-        south < north, or west == east.
+        south < north, longitudes outside [-180, 360], or west == east.
     """
     try:
         s, n, w, e = (float(v) for v in box)
@@ -143,6 +143,8 @@ def normalise_box(box) -> tuple[float, float, float, float]:
         raise ValueError(f"region box {box!r} has a non-finite value")
     if not (-90.0 <= s < n <= 90.0):
         raise ValueError(f"region box {box!r}: latitudes must satisfy -90 <= south < north <= 90")
+    if not (-180.0 <= w <= 360.0 and -180.0 <= e <= 360.0):  # 400 is more likely a typo than 40
+        raise ValueError(f"region box {box!r}: longitudes must lie in [-180, 360] degrees")
     if w == e:
         raise ValueError(f"region box {box!r}: west and east are equal; use -180, 180 for every longitude")
     width = (e - w) % 360.0

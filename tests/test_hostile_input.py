@@ -342,15 +342,9 @@ def test_only_the_previous_stage_output_is_held_while_a_stage_computes(tiny, tmp
 
     import orbitjax.analysis
 
-    three = tmp_path / "three.toml"
-    three.write_text(tiny.read_text() + textwrap.dedent("""
-        [[launches]]
-        name = "L2"
-        date = 2025-10-02T00:00:00Z
-        site = "pad"
-        shell = "A"
-        satellites = 3
-        """))
+    three = tmp_path / "three.toml"  # the tiny scenario's launch again, a day later: three stages
+    launch = textwrap.dedent(TINY_SCENARIO[TINY_SCENARIO.index("[[launches]]"):])
+    three.write_text(tiny.read_text() + "\n" + launch.replace('"L1"', '"L2"').replace("2025-10-01", "2025-10-02"))
     coverage, rasters, alive = orbitjax.analysis.coverage, [], []
 
     def tracking(*args, **kwargs):

@@ -440,6 +440,8 @@ def _cmd_export_tle(args) -> int:
     from .io.tle import format_tle, write_tle
     from .scenario import load_scenario
 
+    if args.out:
+        _output_file(args.out, "--out")
     scenario = load_scenario(args.scenario)
     stages = scenario.stages()
     k = len(stages) if args.stage is None else args.stage
@@ -457,8 +459,6 @@ def _cmd_export_tle(args) -> int:
     else:  # the reference stage: one placeholder launch per shell, numbered after the scenario's launches
         year = int(scenario.analysis.start.astype("datetime64[Y]").astype(int)) + 1970
         designators = placeholder_designators(sats.shell, year, first_launch_number=901 + len(launches))
-    if args.out:
-        _output_file(args.out, "--out")
     tles = constellation_to_satellites(sats, first_norad_id=args.first_norad_id, intl_designator=designators)
     if args.out:
         write_tle(args.out, tles)

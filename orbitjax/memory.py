@@ -102,7 +102,7 @@ class RunSize:
     box: tuple | None = None  # a regional grid's (south, north, west, east); None: the globe
     event_timing: bool = True  # timing="exact" (the default); False: timing="sampled"
     blocks_in_flight: int = 1  # time blocks computed at once, each with its chunk and states (host_blocks)
-    held_raster: bool = False  # a previous stage's raster is still in memory (its file being written)
+    held_raster: bool = False  # a previous stage's raster (when saved) is still in memory, its file being written
     held_positions_n_sat: int = 0  # satellites of a previous stage whose stored positions are still in memory
 
     @property

@@ -192,7 +192,7 @@ def estimate_run_memory(
         size = RunSize(n_sat=n_pad, n_times=n_t, resolution_deg=grid.resolution_deg, box=grid.box, n_masks=n_masks,
                        save_raster=bool(raster), save_positions=positions,
                        chunk_steps=min(steps, n_t), n_rows=n_rows, event_timing=exact,
-                       held_raster=held and bool(raster), held_positions_n_sat=previous if held else 0)
+                       held_raster=held, held_positions_n_sat=previous if held else 0)
         previous = n_sat if positions else 0
         size = dataclasses.replace(size, blocks_in_flight=host_blocks(size, cpu=not accelerator_expected()))
         est = check_memory(size, max_memory, what=f"stage {stage.index} ({stage.name})", n_satellites=n_sat)
